@@ -1,0 +1,31 @@
+# Entry points. Everything happens in scripts/; logs go to build/logs.
+#   make demo     build the patched x86_64 kernel, boot the VT-d machine and
+#                 show what a reset does to an ATS device
+#   make check    every gate and test; ends with "N passed, N failed"
+#   make tree     fetch the base and apply series/ in build/linux
+#   make export   write build/linux's commits back to series/
+#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats
+.PHONY: demo check tree export kernel deps clean
+
+demo:
+	@scripts/demo.sh
+
+check:
+	@scripts/check.sh
+
+deps:
+	@scripts/deps.sh all
+
+tree: deps
+	@scripts/tree.sh
+
+export:
+	@scripts/export.sh
+
+FLAVOUR ?= x86
+kernel: tree
+	@scripts/kernel.sh $(FLAVOUR)
+
+# Removes build products but keeps build/linux (it may hold unexported work).
+clean:
+	rm -rf build/kernel-* build/analysis-* build/guests build/results build/kselftest* build/logs

@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# The QEMU test machines: initramfs, disk image, command lines, runs.
+# Sourced by check.sh and demo.sh after lib.sh.
+
+GUESTS=$BUILD/guests
+
+# Machines: x86-legacy and x86-scalable (q35 with VT-d, legacy or scalable
+# mode), arm64 (virt with SMMUv3). All have the same PCIe devices.
+machine_arch() {
+	case "$1" in
+	x86-*) echo x86_64 ;;
+	arm64) echo arm64 ;;
+	*) die "unknown machine '$1'" ;;
+	esac
+}
+
+# The test disk: random data, so a DMA through a wrong translation cannot
+# read back the right checksum by chance. Read-only in the guest.
+DISK=$GUESTS/disk.img
+make_disk() {
+	mkdir -p "$GUESTS"
+	[ -f "$DISK" ] || head -c 4M /dev/urandom >"$DISK"
+}
+
+disk_md5() {
+	head -c 1M "$DISK" | md5sum | cut -d' ' -f1
+}
+
+# build_initramfs ARCH: busybox, /init and the suites of tests/guest, and on
+# x86_64 the static iommufd kselftests.
+build_initramfs() {
+	local arch=$1 root out=$GUESTS/initramfs-$1.cpio.gz busybox f
+	case "$arch" in
+	x86_64) busybox=/bin/busybox ;;
+	arm64) busybox=$CACHE/busybox-arm64/bin/busybox ;;
+	esac
+	[ -x "$busybox" ] || die "no static busybox for $arch at $busybox: run scripts/deps.sh"
+	root=$GUESTS/initramfs-$arch
+	rm -rf "$root"
+	mkdir -p "$root/bin" "$root/tests"
+	cp "$busybox" "$root/bin/busybox"
+	ln -s busybox "$root/bin/sh"
+	install -m 755 "$TOP/tests/guest/init" "$root/init"
+	cp "$TOP"/tests/guest/*.sh "$root/tests/"
+	if [ "$arch" = x86_64 ]; then
+		for f in iommufd iommufd_fail_nth; do
+			cp "$BUILD/kselftest/iommu/$f" "$root/bin/" ||
+				die "no kselftest $f: build it first (scripts/check.sh builds it)"
+		done
+	fi
+	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out"
+	echo "$out"
+}
+
+# build_kselftests: tools/testing/selftests/iommu, static, against the
+# headers of the x86 kernel build.
+build_kselftests() {
+	local out=$BUILD/kernel-x86
+	step "building the iommu kselftests (static)"
+	run_logged "$LOGS/kselftest.log" make -C "$LINUX" O="$out" ARCH=x86_64 headers || return 1
+	run_logged "$LOGS/kselftest.log" make -C "$LINUX/tools/testing/selftests" TARGETS=iommu \
+		O="$BUILD/kselftest-build" OUTPUT="$BUILD/kselftest" \
+		KHDR_INCLUDES="-isystem $out/usr/include" LDFLAGS=-static -j"$JOBS" || return 1
+	# With O= the harness writes to O/kselftest/iommu whatever OUTPUT says.
+	mkdir -p "$BUILD/kselftest/iommu"
+	cp "$BUILD"/kselftest-build/kselftest/iommu/{iommufd,iommufd_fail_nth} "$BUILD/kselftest/iommu/"
+}
+
+# qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND: the one place that
+# builds a QEMU command line; fills the array QEMU_CMD.
+# shellcheck disable=SC2054 # QEMU options are comma-separated
+qemu_cmdline() {
+	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5
+	# Every ATS device: virtio with ATS, DMA through the IOMMU
+	# (iommu_platform), modern only, behind a PCIe root port.
+	local ats=ats=on,iommu_platform=on,disable-legacy=on
+	local disk="file=$DISK,format=raw,readonly=on,if=none"
+	case "$machine" in
+	x86-legacy | x86-scalable)
+		local vtd=intel-iommu,intremap=on,device-iotlb=on
+		[ "$machine" = x86-scalable ] && vtd+=,x-scalable-mode=on
+		QEMU_CMD=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
+			-device "$vtd")
+		append="console=ttyS0 intel_iommu=on $append"
+		;;
+	arm64)
+		QEMU_CMD=(qemu-system-aarch64 -M virt,iommu=smmuv3,gic-version=3 -cpu max)
+		append="console=ttyAMA0 $append"
+		;;
+	*) die "unknown machine '$machine'" ;;
+	esac
+	# Single-threaded TCG: ftrace patches kernel text, which races with
+	# multi-threaded TCG (seen as a spurious int3 Oops).
+	QEMU_CMD+=(-accel tcg,thread=single -smp 2 -m 2G -nographic -no-reboot
+		-kernel "$kernel" -initrd "$initrd"
+		-append "panic=-1 init=/init $append"
+		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
+		-netdev user,id=net0,restrict=on
+		-device "virtio-net-pci,bus=rp1,netdev=net0,romfile=,$ats"
+		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
+		-drive "$disk,id=dma"
+		-device "virtio-blk-pci,bus=rp2,drive=dma,serial=ktest-dma,$ats"
+		# Two functions of one device, without ACS: one IOMMU group.
+		-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
+		-drive "$disk,id=fn0" -drive "$disk,id=fn1"
+		-device "virtio-blk-pci,bus=rp3,addr=0.0,multifunction=on,drive=fn0,serial=ktest-fn0,$ats"
+		-device "virtio-blk-pci,bus=rp3,addr=0.1,drive=fn1,serial=ktest-fn1,$ats"
+		# The results channel: a virtio console, outside the IOMMU.
+		-device virtio-serial-pci,id=results
+		-chardev "file,id=results,path=$results"
+		-device virtconsole,chardev=results,bus=results.0)
+}
+
+# run_guest NAME MACHINE FLAVOUR SUITES TIMEOUT: boot kernel-FLAVOUR on
+# MACHINE, run SUITES; console and results land in build/guests/NAME/.
+run_guest() {
+	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 dir kernel initrd rc=0 t0
+	dir=$GUESTS/$name
+	rm -rf "$dir" && mkdir -p "$dir"
+	kernel=$(kernel_image "$flavour")
+	[ -f "$kernel" ] || die "no kernel image $kernel"
+	make_disk
+	initrd=$(build_initramfs "$(machine_arch "$machine")")
+	qemu_cmdline "$machine" "$kernel" "$initrd" "$dir/results.ktap" \
+		"ktest.suites=$suites ktest.disk_md5=$(disk_md5)"
+	printf '%q ' "${QEMU_CMD[@]}" >"$dir/qemu-cmdline"
+	step "guest $name: kernel-$flavour on $machine, suites $suites (limit ${limit}s)"
+	t0=$(date +%s)
+	timeout -k 10 "$limit" "${QEMU_CMD[@]}" </dev/null >"$dir/console.log" 2>&1 || rc=$?
+	echo "$rc" >"$dir/exit-status"
+	[ "$rc" -eq 124 ] && echo "ktest-host: guest killed after ${limit}s" >>"$dir/console.log"
+	step "guest $name: done in $(($(date +%s) - t0)) s (qemu exit $rc)"
+}

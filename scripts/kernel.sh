@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# kernel.sh FLAVOUR [TARGET...]: configure (from configs/) and build one
+# kernel flavour out of tree in build/kernel-FLAVOUR, with ccache.
+#   x86            x86_64 test guest (VT-d)
+#   x86-debug      the same with lockdep, KASAN, kmemleak, atomic-sleep checks
+#   arm64          arm64 test guest (SMMUv3), cross-compiled
+#   x86-no-iommu-api, x86-no-pci-ats   build-only, for the config stubs
+# Fails when a symbol a fragment asks for did not survive olddefconfig.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+flavour_arch() {
+	case "$1" in
+	arm64*) echo arm64 ;;
+	*) echo x86_64 ;;
+	esac
+}
+
+# Fragments, in merge order (a later one wins).
+flavour_fragments() {
+	local c=$TOP/configs
+	case "$1" in
+	x86) echo "$LINUX/kernel/configs/kvm_guest.config $c/guest-common.config $c/x86_64.config" ;;
+	x86-debug) echo "$(flavour_fragments x86) $c/debug.config" ;;
+	x86-no-iommu-api) echo "$(flavour_fragments x86) $c/no-iommu-api.config" ;;
+	x86-no-pci-ats) echo "$(flavour_fragments x86) $c/no-pci-ats.config" ;;
+	arm64) echo "$c/guest-common.config $c/arm64.config" ;;
+	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats)" ;;
+	esac
+}
+
+default_target() {
+	case "$(flavour_arch "$1")" in
+	arm64) echo Image ;;
+	*) echo bzImage ;;
+	esac
+}
+
+kernel_image() {
+	case "$(flavour_arch "$1")" in
+	arm64) echo "$BUILD/kernel-$1/arch/arm64/boot/Image" ;;
+	*) echo "$BUILD/kernel-$1/arch/x86/boot/bzImage" ;;
+	esac
+}
+
+kmake() {
+	local flavour=$1 arch
+	shift
+	arch=$(flavour_arch "$flavour")
+	local args=(-C "$LINUX" O="$BUILD/kernel-$flavour" ARCH="$arch" -j"$JOBS"
+		KBUILD_BUILD_USER=iommu-series KBUILD_BUILD_HOST=qemu
+		KBUILD_BUILD_TIMESTAMP="${KBUILD_BUILD_TIMESTAMP:-2026-01-01}"
+		HOSTCC="ccache gcc")
+	if [ "$arch" = arm64 ]; then
+		args+=(CROSS_COMPILE=aarch64-linux-gnu- CC="ccache aarch64-linux-gnu-gcc")
+	else
+		args+=(CC="ccache gcc")
+	fi
+	make "${args[@]}" "$@"
+}
+
+# check_config FLAVOUR: every symbol our fragments (configs/) ask for has
+# its last requested value in .config. kvm_guest.config is upstream's and
+# asks for devices we do not use, so it is merged but not checked. The
+# build-only flavours check their own fragment: configuring the IOMMU or ATS
+# out drops much of what the guest fragments ask for.
+check_config() {
+	local flavour=$1 out=$BUILD/kernel-$1 bad
+	# shellcheck disable=SC2046
+	local checked=$TOP/configs/
+	case "$flavour" in x86-no-*) checked=$TOP/configs/${flavour#x86-} ;; esac
+	bad=$(python3 - "$out/.config" "$checked" $(flavour_fragments "$flavour") <<'PY'
+import re, sys
+want = {}
+for frag in sys.argv[3:]:
+    if not frag.startswith(sys.argv[2]):
+        continue
+    for line in open(frag):
+        m = re.match(r'(CONFIG_\w+)=(.*)', line) or re.match(r'# (CONFIG_\w+) is not set', line)
+        if m:
+            want[m.group(1)] = m.group(2) if m.lastindex == 2 else 'n'
+have = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(CONFIG_\w+)=(.*)', line)
+    if m:
+        have[m.group(1)] = m.group(2)
+for sym, val in sorted(want.items()):
+    got = have.get(sym, 'n')
+    if got != val:
+        print(f'{sym}: asked for {val}, got {got}')
+PY
+)
+	[ -z "$bad" ] || die "kernel-$flavour: config symbols did not survive olddefconfig:
+$bad"
+}
+
+configure() {
+	local flavour=$1 out=$BUILD/kernel-$1 hash frags
+	frags=$(flavour_fragments "$flavour")
+	# shellcheck disable=SC2086
+	hash=$(cat $frags | sha256sum | cut -c1-16)
+	if [ -f "$out/.config" ] && [ "$(cat "$out/.fragments" 2>/dev/null)" = "$hash" ]; then
+		return 0
+	fi
+	step "configuring kernel-$flavour"
+	mkdir -p "$out"
+	run_logged "$LOGS/config-$flavour.log" kmake "$flavour" tinyconfig || die "tinyconfig failed"
+	# shellcheck disable=SC2086
+	run_logged "$LOGS/config-$flavour.log" "$LINUX/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags ||
+		die "merge_config failed"
+	run_logged "$LOGS/config-$flavour.log" kmake "$flavour" olddefconfig || die "olddefconfig failed"
+	check_config "$flavour"
+	echo "$hash" >"$out/.fragments"
+}
+
+build() {
+	local flavour=$1 t0 log
+	shift
+	[ $# -gt 0 ] || set -- "$(default_target "$flavour")"
+	require_tree
+	configure "$flavour"
+	log=$LOGS/build-$flavour.log
+	step "building kernel-$flavour ($*) from $(git -C "$LINUX" describe --always --tags HEAD); log: ${log#"$TOP"/}"
+	t0=$(date +%s)
+	run_logged "$log" kmake "$flavour" "$@" || die "kernel-$flavour build failed"
+	step "built kernel-$flavour in $(($(date +%s) - t0)) s"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	[ $# -ge 1 ] || die "usage: kernel.sh FLAVOUR [make targets]"
+	build "$@"
+fi

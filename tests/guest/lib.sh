@@ -1,0 +1,168 @@
+# shellcheck shell=sh disable=SC2034 # constants used by the suites
+# Helpers for the guest test suites: KTAP output, kernel command line,
+# PCI config space, virtio and block devices, ftrace.
+
+RESULTS=/dev/hvc0
+[ -c "$RESULTS" ] || RESULTS=/dev/console
+TRACING=/sys/kernel/tracing
+
+cmdline_arg() {
+	tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n 1
+}
+
+ktap_begin() {
+	echo 0 >/tmp/ktap_n
+	echo "KTAP version 1" >>"$RESULTS"
+}
+
+ktap_end() {
+	echo "1..$(cat /tmp/ktap_n)" >>"$RESULTS"
+}
+
+diag() {
+	echo "# $*" >>"$RESULTS"
+}
+
+# ktap ok|fail|skip NAME [REASON]
+ktap() {
+	n=$(($(cat /tmp/ktap_n) + 1))
+	echo "$n" >/tmp/ktap_n
+	case "$1" in
+	ok) echo "ok $n $2" ;;
+	fail) echo "not ok $n $2${3:+ # $3}" ;;
+	skip) echo "ok $n $2 # SKIP $3" ;;
+	esac >>"$RESULTS"
+}
+
+# run_test NAME FUNCTION [ARGS...]: FUNCTION returns 0 (pass), 4 (skip: its
+# last output line says why) or anything else (fail: its output is shown).
+SKIP=4
+run_test() {
+	name=$1
+	shift
+	rc=0
+	"$@" >/tmp/test.log 2>&1 || rc=$?
+	case "$rc" in
+	0) ktap ok "$name" ;;
+	"$SKIP") ktap skip "$name" "$(tail -n 1 /tmp/test.log)" ;;
+	*)
+		sed 's/^/# /' /tmp/test.log >>"$RESULTS"
+		ktap fail "$name" "exit $rc"
+		;;
+	esac
+}
+
+# Config space of a PCI device directory (/sys/bus/pci/devices/X).
+cfg_byte() { od -An -tu1 -j "$2" -N 1 "$1/config" | tr -d ' \n'; }
+cfg_word() { echo $(($(cfg_byte "$1" "$2") | ($(cfg_byte "$1" $(($2 + 1))) << 8))); }
+cfg_dword() { echo $(($(cfg_word "$1" "$2") | ($(cfg_word "$1" $(($2 + 2))) << 16))); }
+
+# ext_cap_offset DEV ID: offset of PCIe extended capability ID, or nothing.
+ext_cap_offset() {
+	[ "$(stat -c %s "$1/config")" -gt 256 ] || return 0
+	off=256
+	n=0
+	while [ "$off" -ne 0 ] && [ $n -lt 64 ]; do
+		h=$(cfg_dword "$1" $off)
+		[ "$h" -eq 0 ] && return 0
+		if [ $((h & 0xffff)) -eq "$2" ]; then
+			echo $off
+			return 0
+		fi
+		off=$(((h >> 20) & 0xffc))
+		n=$((n + 1))
+	done
+}
+
+PCI_EXT_CAP_ID_ATS=15
+has_ats_cap() { [ -n "$(ext_cap_offset "$1" $PCI_EXT_CAP_ID_ATS)" ]; }
+
+# ats_enable DEV: the ATS Enable bit (1 or 0) of the ATS control register.
+ats_enable() {
+	off=$(ext_cap_offset "$1" $PCI_EXT_CAP_ID_ATS)
+	[ -n "$off" ] || return 1
+	echo $((($(cfg_word "$1" $((off + 6))) >> 15) & 1))
+}
+
+# bdf_sid 0000:02:00.1 -> PCI requester ID (bus << 8 | devfn), decimal.
+bdf_sid() {
+	b=${1#*:}
+	bus=${b%%:*}
+	d=${b#*:}
+	dev=${d%%.*}
+	fn=${d#*.}
+	echo $(((0x$bus << 8) | (0x$dev << 3) | fn))
+}
+
+# The PCI device behind the virtio disk whose serial is $1.
+disk_by_serial() {
+	for b in /sys/block/vd*; do
+		[ "$(cat "$b/serial" 2>/dev/null)" = "$1" ] && basename "$b" && return 0
+	done
+	return 1
+}
+
+pci_dev_of_disk() {
+	dirname "$(realpath "/sys/block/$1/device")"
+}
+
+virtio_dev_of_pci() {
+	for v in "$1"/virtio*; do
+		[ -d "$v" ] && echo "$v" && return 0
+	done
+	return 1
+}
+
+# virtio_has_feature VIRTIODEV BIT
+virtio_has_feature() {
+	[ "$(cut -c$(($2 + 1)) "$1/features")" = 1 ]
+}
+VIRTIO_F_ACCESS_PLATFORM=33
+
+# disk_md5 DISK: checksum of the first MiB, read with O_DIRECT so the
+# device really does DMA.
+disk_md5() {
+	dd if="/dev/$1" bs=65536 count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1
+}
+
+iommu_group_of() {
+	basename "$(realpath "$1/iommu_group")"
+}
+
+is_vtd() { [ -d /sys/class/iommu/dmar0 ]; }
+
+# vtd_context_lo DEV: low qword of the VT-d context entry of DEV.
+vtd_context_lo() {
+	bdf=$(basename "$1")
+	bdf=${bdf#0000:}
+	awk -v d="$bdf" '$1 == d { split($3, c, ":"); print c[2]; exit }' \
+		/sys/kernel/debug/iommu/intel/dmar_translation_struct
+}
+
+# ftrace_setup FUNC...: the function tracer, limited to these functions.
+# Set it up once per boot: switching the function tracer on a second time
+# has crashed 7.3.4 under TCG (a call through a NULL trampoline).
+ftrace_setup() {
+	echo 0 >$TRACING/tracing_on
+	: >$TRACING/set_ftrace_filter
+	for f in "$@"; do
+		echo "$f" >>$TRACING/set_ftrace_filter || return 1
+	done
+	echo function >$TRACING/current_tracer
+}
+
+# ftrace_record: start recording with an empty buffer.
+ftrace_record() {
+	echo >$TRACING/trace
+	echo 1 >$TRACING/tracing_on
+}
+
+# ftrace_calls: stop recording; print the calls as "time function<-caller".
+ftrace_calls() {
+	echo 0 >$TRACING/tracing_on
+	sed -n 's/.* \([0-9.]*\): \([A-Za-z0-9_.]*\) <-\([A-Za-z0-9_.]*\)$/\1 \2<-\3/p' $TRACING/trace
+}
+
+kernel_warnings() {
+	dmesg | grep -cE 'WARNING:|BUG:|Oops'
+}

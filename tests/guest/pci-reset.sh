@@ -1,0 +1,182 @@
+# shellcheck shell=sh
+# Suite pci-reset: ATS devices, their reset methods, an FLR through sysfs
+# and what it does to the IOMMU, DMA and ATS; bad input to the sysfs files.
+# Roles come from the disks' serial numbers set by the host (scripts/guest.sh):
+#   dma: virtio-blk ktest-dma   fn0/fn1: the two functions of one device
+
+DISK_MD5=$(cmdline_arg ktest.disk_md5)
+
+role_disk() { disk_by_serial "ktest-$1"; }
+role_dev() { pci_dev_of_disk "$(role_disk "$1")"; }
+
+net_dev() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor"):$(cat "$d/device")" = 0x1af4:0x1041 ] && echo "$d" && return 0
+	done
+	return 1
+}
+
+test_access_platform() {
+	v=$(virtio_dev_of_pci "$1") || { echo "no virtio device under $1"; return 1; }
+	virtio_has_feature "$v" $VIRTIO_F_ACCESS_PLATFORM && return 0
+	echo "$(basename "$1") did not negotiate VIRTIO_F_ACCESS_PLATFORM: its DMA bypasses the IOMMU"
+	return 1
+}
+
+test_ats_cap() {
+	has_ats_cap "$1" || { echo "$(basename "$1") has no ATS capability"; return 1; }
+}
+
+# test_ats_enable DEV WANT
+test_ats_enable() {
+	if ! is_vtd; then
+		echo "not applicable: QEMU's SMMUv3 has no ATS, so ATS is never enabled here"
+		return $SKIP
+	fi
+	got=$(ats_enable "$1")
+	[ "$got" = "$2" ] && return 0
+	echo "ATS Enable of $(basename "$1") is $got, expected $2"
+	return 1
+}
+
+# test_context_devtlb DEV: the VT-d context entry lets DEV use its device
+# TLB (legacy: translation type 01; scalable mode: DTE), bit 2 either way.
+test_context_devtlb() {
+	is_vtd || { echo "not applicable: no VT-d on this machine"; return $SKIP; }
+	lo=$(vtd_context_lo "$1")
+	[ -n "$lo" ] || { echo "no context entry for $(basename "$1") in dmar_translation_struct"; return 1; }
+	[ $(((lo >> 2) & 1)) -eq 1 ] && return 0
+	echo "context entry lo=$lo of $(basename "$1") does not allow device-TLB use"
+	return 1
+}
+
+test_two_functions_share_group() {
+	g0=$(iommu_group_of "$(role_dev fn0)")
+	g1=$(iommu_group_of "$(role_dev fn1)")
+	echo "fn0 group $g0, fn1 group $g1"
+	[ -n "$g0" ] && [ "$g0" = "$g1" ]
+}
+
+test_reset_method_has_flr() {
+	m=$(cat "$1/reset_method")
+	echo "reset_method: $m"
+	case " $m " in *" flr "*) return 0 ;; esac
+	return 1
+}
+
+test_dma() {
+	got=$(disk_md5 "$1")
+	[ "$got" = "$DISK_MD5" ] && return 0
+	echo "O_DIRECT read of /dev/$1: md5 $got, expected $DISK_MD5"
+	return 1
+}
+
+# Device-TLB invalidations carrying DEV's source ID while it does DMA: the
+# ATS path is live, so the checks above are not vacuous.
+test_devtlb_invalidations() {
+	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
+	sid=$(bdf_sid "$(basename "$1")")
+	ev=$TRACING/events/intel_iommu/qi_submit
+	echo >$TRACING/trace
+	echo 1 >$ev/enable
+	echo 1 >$TRACING/tracing_on
+	disk_md5 "$2" >/dev/null
+	echo 0 >$TRACING/tracing_on
+	echo 0 >$ev/enable
+	n=0
+	for qw0 in $(sed -n 's/.*qi_submit: dev_tlb_inv [^ ]* \(0x[0-9a-f]*\) .*/\1/p' $TRACING/trace); do
+		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	for qw0 in $(sed -n 's/.*qi_submit: p_dev_tlb_inv [^ ]* \(0x[0-9a-f]*\) .*/\1/p' $TRACING/trace); do
+		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	echo "$n device-TLB invalidations for source ID $sid"
+	[ "$n" -gt 0 ]
+}
+
+# An FLR through sysfs goes through pci_dev_reset_iommu_prepare() and then
+# pci_dev_reset_iommu_done(), once each, called by pcie_flr().
+test_flr_prepare_done() {
+	ftrace_record
+	rc=0
+	echo 1 >"$1/reset" || rc=1
+	calls=$(ftrace_calls | cut -d' ' -f2 | tr '\n' ' ')
+	echo "reset rc=$rc, calls: $calls"
+	[ "$rc" -eq 0 ] || return 1
+	[ "$calls" = "pci_dev_reset_iommu_prepare<-pcie_flr pci_dev_reset_iommu_done<-pcie_flr " ]
+}
+
+# write_fails_einval FILE VALUE: writing VALUE to FILE fails with EINVAL.
+write_fails_einval() {
+	shown=$2
+	[ ${#shown} -gt 40 ] && shown="<${#2} bytes>"
+	if err=$(printf '%s\n' "$2" | dd of="$1" conv=notrunc 2>&1); then
+		echo "writing '$shown' to $(basename "$1") succeeded"
+		return 1
+	fi
+	case "$err" in *"Invalid argument"*) return 0 ;; esac
+	echo "writing '$shown' to $(basename "$1"): $err (expected EINVAL)"
+	return 1
+}
+
+test_reset_rejects_garbage() {
+	bad=0
+	for v in 0 -1 abc 2 "" "1 1" "$(head -c 4000 /dev/zero | tr '\0' x)"; do
+		write_fails_einval "$1/reset" "$v" || bad=1
+	done
+	return $bad
+}
+
+test_reset_method_rejects_garbage() {
+	before=$(cat "$1/reset_method")
+	bad=0
+	for v in abc "flr abc" "bogus bus" "$(head -c 4000 /dev/zero | tr '\0' y)"; do
+		write_fails_einval "$1/reset_method" "$v" || bad=1
+	done
+	after=$(cat "$1/reset_method")
+	[ "$before" = "$after" ] || { echo "reset_method changed from '$before' to '$after'"; bad=1; }
+	# Restrict to one method and back to the default list.
+	echo pm >"$1/reset_method" && [ "$(cat "$1/reset_method")" = pm ] || { echo "could not select pm"; bad=1; }
+	echo default >"$1/reset_method"
+	[ "$(cat "$1/reset_method")" = "$before" ] || { echo "default did not restore '$before'"; bad=1; }
+	return $bad
+}
+
+reset_suite_for() {
+	role=$1
+	dev=$(role_dev "$role") || { ktap fail "find.$role" "no disk with serial ktest-$role"; return; }
+	disk=$(role_disk "$role")
+	diag "$role is $(basename "$dev") (/dev/$disk)"
+	run_test "reset_method_has_flr.$role" test_reset_method_has_flr "$dev"
+	run_test "ats_enabled.$role" test_ats_enable "$dev" 1
+	run_test "vtd_context_devtlb.$role" test_context_devtlb "$dev"
+	run_test "dma.$role" test_dma "$disk"
+	run_test "devtlb_invalidations.$role" test_devtlb_invalidations "$dev" "$disk"
+	run_test "flr_prepare_done.$role" test_flr_prepare_done "$dev"
+	run_test "dma_after_flr.$role" test_dma "$disk"
+	run_test "ats_enabled_after_flr.$role" test_ats_enable "$dev" 1
+	run_test "vtd_context_devtlb_after_flr.$role" test_context_devtlb "$dev"
+	run_test "devtlb_invalidations_after_flr.$role" test_devtlb_invalidations "$dev" "$disk"
+}
+
+warnings_before=$(kernel_warnings)
+ftrace_setup pci_dev_reset_iommu_prepare pci_dev_reset_iommu_done ||
+	ktap fail ftrace_setup "cannot trace pci_dev_reset_iommu_prepare/done"
+for role in dma fn0 fn1; do
+	run_test "ats_cap.$role" test_ats_cap "$(role_dev $role)"
+	run_test "access_platform.$role" test_access_platform "$(role_dev $role)"
+done
+run_test access_platform.net test_access_platform "$(net_dev)"
+run_test two_functions_share_group test_two_functions_share_group
+reset_suite_for dma
+reset_suite_for fn0
+run_test bad_input_reset test_reset_rejects_garbage "$(role_dev dma)"
+run_test bad_input_reset_method test_reset_method_rejects_garbage "$(role_dev dma)"
+run_test dma_after_bad_input test_dma "$(role_disk dma)"
+test_no_new_warning() {
+	now=$(kernel_warnings)
+	[ "$now" -eq "$warnings_before" ] && return 0
+	echo "the kernel log has $((now - warnings_before)) new warnings"
+	return 1
+}
+run_test no_kernel_warning test_no_new_warning
