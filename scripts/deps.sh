@@ -122,9 +122,10 @@ WRAP
 fetch_arm64_busybox() {
 	download_deb "busybox-static:arm64/$NEWER_SUITE" ||
 		die "cannot download busybox-static:arm64: see $LOGS/apt-download-busybox-static.log"
-	if [ ! -x "$CACHE/busybox-arm64/bin/busybox" ]; then
+	if [ ! -x "$ARM64_BUSYBOX" ]; then
 		rm -rf "$CACHE/busybox-arm64"
 		dpkg-deb -x "$DEBS"/busybox-static_*_arm64.deb "$CACHE/busybox-arm64"
+		[ -x "$ARM64_BUSYBOX" ] || die "no usr/bin/busybox in $(echo "$DEBS"/busybox-static_*_arm64.deb)"
 	fi
 }
 

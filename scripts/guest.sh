@@ -32,7 +32,7 @@ build_initramfs() {
 	local arch=$1 root out=$GUESTS/initramfs-$1.cpio.gz busybox f
 	case "$arch" in
 	x86_64) busybox=/bin/busybox ;;
-	arm64) busybox=$CACHE/busybox-arm64/bin/busybox ;;
+	arm64) busybox=$ARM64_BUSYBOX ;;
 	esac
 	[ -x "$busybox" ] || die "no static busybox for $arch at $busybox: run scripts/deps.sh"
 	root=$GUESTS/initramfs-$arch
@@ -111,10 +111,11 @@ qemu_cmdline() {
 		-device virtconsole,chardev=results,bus=results.0)
 }
 
-# run_guest NAME MACHINE FLAVOUR SUITES TIMEOUT: boot kernel-FLAVOUR on
-# MACHINE, run SUITES; console and results land in build/guests/NAME/.
+# run_guest NAME MACHINE FLAVOUR SUITES TIMEOUT [KERNEL ARGS]: boot
+# kernel-FLAVOUR on MACHINE, run SUITES; console and results land in
+# build/guests/NAME/.
 run_guest() {
-	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 dir kernel initrd rc=0 t0
+	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0
 	dir=$GUESTS/$name
 	rm -rf "$dir" && mkdir -p "$dir"
 	kernel=$(kernel_image "$flavour")
@@ -122,7 +123,7 @@ run_guest() {
 	make_disk
 	initrd=$(build_initramfs "$(machine_arch "$machine")")
 	qemu_cmdline "$machine" "$kernel" "$initrd" "$dir/results.ktap" \
-		"ktest.suites=$suites ktest.disk_md5=$(disk_md5)"
+		"ktest.suites=$suites ktest.disk_md5=$(disk_md5) $extra"
 	printf '%q ' "${QEMU_CMD[@]}" >"$dir/qemu-cmdline"
 	step "guest $name: kernel-$flavour on $machine, suites $suites (limit ${limit}s)"
 	t0=$(date +%s)

@@ -69,6 +69,7 @@ check_config() {
 	# shellcheck disable=SC2046
 	local checked=$TOP/configs/
 	case "$flavour" in x86-no-*) checked=$TOP/configs/${flavour#x86-} ;; esac
+	# shellcheck disable=SC2046 # one argument per fragment
 	bad=$(python3 - "$out/.config" "$checked" $(flavour_fragments "$flavour") <<'PY'
 import re, sys
 want = {}

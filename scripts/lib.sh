@@ -9,6 +9,9 @@ LOGS=$BUILD/logs
 # Downloads (the linux-source .deb, sparse, arm64 busybox) live outside the
 # checkout so that a fresh clone on the same machine does not fetch again.
 CACHE=${IOMMU_SERIES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-reset-series}
+# Static arm64 busybox for the arm64 initramfs, from Debian's package.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ARM64_BUSYBOX=$CACHE/busybox-arm64/usr/bin/busybox
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 JOBS=${JOBS:-$(($(nproc) + 1))}

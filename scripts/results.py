@@ -15,7 +15,11 @@ import re
 import sys
 
 BUILD = sys.argv[1] if len(sys.argv) > 1 else 'build'
-RESULT = re.compile(r'^(not )?ok \d+ (\S+)(?: (.*?))?(?:\s+#\s*(SKIP|TODO)\b\s*(.*))?$')
+# "ok 3 name", "ok 3 name # SKIP why", "not ok 3 name # exit 1": status,
+# name, directive (SKIP/TODO/XFAIL) and its text, or a plain comment.
+RESULT = re.compile(r'^(not )?ok \d+ ([^\s#]+)[^#]*?(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*)|#\s*(.*))?$')
+LOOKS_LIKE_RESULT = re.compile(r'^(not )?ok\b')
+PLAN = re.compile(r'^1\.\.(\d+)$')
 TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 
 # Console lines that mean the kernel found a bug in itself.
@@ -30,9 +34,10 @@ SPLATS = [
     r'general protection fault', r'Unable to handle kernel', r'workqueue lockup',
     r'ODEBUG:', r'list_add corruption', r'list_del corruption',
 ]
+SPLATS += [r'^BUG [\w.-]+ \(', r'SError', r'Kernel memory leak detector disabled']
 SPLAT = re.compile('|'.join(SPLATS))
 # KASAN announces itself at boot; that line is not a report.
-NOT_SPLAT = re.compile(r'KernelAddressSanitizer initialized|kasan: ')
+NOT_SPLAT = re.compile(r'^KernelAddressSanitizer initialized')
 FINISHED = 'ktest: guest tests finished'
 
 
@@ -51,24 +56,32 @@ class Results:
             self.failures.append((name, list(diag)))
 
     def read_ktap(self, path, prefix):
-        diag = []
+        """Count the results of a KTAP file; its plan must match them."""
+        diag, seen, plan = [], 0, None
         for line in open(path, errors='replace'):
             line = line.rstrip('\n')
             m = RESULT.match(line)
-            if not m:
-                if line.startswith('#'):
-                    diag.append(line)
-                    diag = diag[-40:]
+            if PLAN.match(line):
+                plan = int(PLAN.match(line).group(1))
                 continue
+            if not m:
+                if LOOKS_LIKE_RESULT.match(line):
+                    self.add('fail', f'{prefix}unparsed', [f'# cannot parse result line: {line}'])
+                elif line.startswith('#'):
+                    diag = (diag + [line])[-40:]
+                continue
+            seen += 1
             name = prefix + m.group(2)
+            directive, text, comment = m.group(3), m.group(4), m.group(5)
             if m.group(1):
-                self.add('fail', name, diag + ([f'# {m.group(5) or m.group(3)}'] if m.group(3) or m.group(5) else []))
-            elif m.group(4) == 'SKIP':
+                self.add('fail', name, diag + ([f'# {comment}'] if comment else []))
+            elif directive == 'SKIP':
                 self.add('skip', name)
-                print(f'  skipped: {name}: {m.group(5)}')
+                print(f'  skipped: {name}: {text}')
             else:
                 self.add('pass', name)
             diag = []
+        return seen, plan
 
 
 def console_checks(res, name, path):
@@ -91,20 +104,30 @@ def console_checks(res, name, path):
                 [f'# {len(splats)} splat lines in {path}; the first one:'] +
                 ['#   ' + l for l in lines[max(0, first - 2):first + 25]])
     # KUnit suites built into the kernel print KTAP at boot: count the
-    # cases (indented one level); a suite that fails without cases counts too.
-    cases = 0
+    # cases (indented one level) of each suite and check them against the
+    # suite's plan; a suite that fails without cases counts too.
+    suites, suite = {}, None
     for raw in text:
+        sub = re.match(r'^\s*# Subtest: (\S+)', raw)
+        if sub and not raw.startswith('        '):
+            suite = sub.group(1)
+            suites[suite] = [0, None]
+            continue
+        plan = re.match(r'^    1\.\.(\d+)$', raw)
+        if plan and suite:
+            suites[suite][1] = int(plan.group(1))
+            continue
         m = re.match(r'^(\s*)(not )?ok \d+ (\S+)', raw)
         if not m:
             continue
         depth = len(m.group(1).expandtabs(8))
-        if depth == 4:
-            cases += 1
+        if depth == 4 and suite:
+            suites[suite][0] += 1
             res.add('fail' if m.group(2) else ('skip' if '# SKIP' in raw else 'pass'),
-                    f'{name}.kunit.{m.group(3)}')
+                    f'{name}.kunit.{suite}.{m.group(3)}')
         elif depth == 0 and m.group(2):
             res.add('fail', f'{name}.kunit.{m.group(3)}', ['# KUnit suite failed'])
-    return cases
+    return suites
 
 
 def main():
@@ -119,15 +142,19 @@ def main():
         if not os.path.exists(console):
             continue
         ktap = os.path.join(d, 'results.ktap')
-        before = res.passed + res.failed
-        if os.path.exists(ktap):
-            res.read_ktap(ktap, f'{name}.')
-        if res.passed + res.failed == before:
+        seen, plan = res.read_ktap(ktap, f'{name}.') if os.path.exists(ktap) else (0, None)
+        if seen == 0:
             res.add('fail', f'{name}.results', [f'# guest {name} reported no results'])
-        kunit = console_checks(res, name, console)
-        want = open(os.path.join(d, 'expect-kunit')).read().strip() if os.path.exists(os.path.join(d, 'expect-kunit')) else ''
-        if want and kunit == 0:
-            res.add('fail', f'{name}.kunit', ['# no KUnit results on the console, but the kernel has KUnit suites'])
+        elif plan != seen:
+            res.add('fail', f'{name}.results_complete',
+                    [f'# {seen} results for a plan of {plan}: the results channel lost lines'])
+        suites = console_checks(res, name, console)
+        expect = os.path.join(d, 'expect-kunit')
+        for suite in open(expect).read().split() if os.path.exists(expect) else []:
+            cases, plan = suites.get(suite, [0, None])
+            if not cases or cases != plan:
+                res.add('fail', f'{name}.kunit.{suite}',
+                        [f'# KUnit suite {suite}: {cases} cases on the console for a plan of {plan}'])
     for name, diag in res.failures:
         print(f'FAILED: {name}')
         for l in diag:
@@ -135,6 +162,7 @@ def main():
     total = res.passed + res.failed
     skipped = f', {res.skipped} skipped' if res.skipped else ''
     print(f'{res.passed} passed, {res.failed} failed{skipped}')
+    # Nothing may print after this line: CI reads it as the verdict.
     sys.exit(1 if res.failed or total == 0 else 0)
 
 

@@ -66,6 +66,7 @@ apply_series() {
 		if ! git -C "$LINUX" am -q "$p" >"$LOGS/git-am.log" 2>&1; then
 			git -C "$LINUX" am --abort >/dev/null 2>&1 || true
 			git -C "$LINUX" checkout -q -B series base
+			rm -f "$SERIES_STATE"
 			printf '\nerror: patch %s does not apply to the base. git am said:\n' "${p#"$TOP"/}" >&2
 			sed 's/^/    | /' "$LOGS/git-am.log" >&2
 			die "fix the patch (apply it by hand in build/linux with git am --3way, commit, make export)"
@@ -88,6 +89,12 @@ sync_series() {
 			step "note: build/linux has commits that series/ does not hold yet (run 'make export'); using the tree as it is"
 		fi
 		return 0
+	fi
+	# No record of what was applied (the last apply failed), yet commits on
+	# top of base: they were made by hand, keep them.
+	if [ -z "$have_head" ] && [ "$head" != "$(git -C "$LINUX" rev-parse base)" ]; then
+		die "build/linux has commits on top of base that series/ does not hold.
+  To keep them: make export. To take series/: git -C build/linux branch -m series series-old, then run again."
 	fi
 	if [ -n "$have_head" ] && [ "$head" != "$have_head" ]; then
 		die "series/ changed and build/linux also has commits of its own since the last apply.

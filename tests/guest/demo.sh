@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=dash
 # Suite demo: a readable timeline of what a reset through sysfs does to an
 # ATS device behind the IOMMU. Lines "# demo: ..." are shown by make demo.
 

@@ -1,4 +1,4 @@
-# shellcheck shell=sh
+# shellcheck shell=dash
 # Suite pci-reset: ATS devices, their reset methods, an FLR through sysfs
 # and what it does to the IOMMU, DMA and ATS; bad input to the sysfs files.
 # Roles come from the disks' serial numbers set by the host (scripts/guest.sh):
@@ -95,7 +95,8 @@ test_devtlb_invalidations() {
 }
 
 # An FLR through sysfs goes through pci_dev_reset_iommu_prepare() and then
-# pci_dev_reset_iommu_done(), once each, called by pcie_flr().
+# pci_dev_reset_iommu_done(), once each, called by pcie_flr(): the caller
+# shows that the reset the IOMMU core saw is the FLR, not a nested one.
 test_flr_prepare_done() {
 	ftrace_record
 	rc=0
@@ -142,6 +143,34 @@ test_reset_method_rejects_garbage() {
 	return $bad
 }
 
+# Writing method names to reset_method probes each method on the live,
+# bound device. A probe resets nothing, so it must not block the device:
+# no IOMMU prepare/done, and DMA keeps working while the probes run.
+test_probe_does_not_block() {
+	before=$(cat "$1/reset_method")
+	(
+		i=0
+		while [ $i -lt 20 ]; do
+			disk_md5 "$2"
+			i=$((i + 1))
+		done
+	) >/tmp/probe-dma.md5 &
+	dma=$!
+	ftrace_record
+	for m in $before "$before" garbage "$before"; do
+		printf '%s\n' "$m" >"$1/reset_method" 2>/dev/null
+	done
+	wait $dma
+	calls=$(ftrace_calls | cut -d' ' -f2 | tr '\n' ' ')
+	echo default >"$1/reset_method"
+	bad=0
+	[ -z "$calls" ] || { echo "probing reset methods called: $calls"; bad=1; }
+	n=$(grep -c "^$DISK_MD5\$" /tmp/probe-dma.md5)
+	[ "$n" -eq 20 ] || { echo "only $n of 20 O_DIRECT reads during the probes were right"; bad=1; }
+	[ "$(cat "$1/reset_method")" = "$before" ] || { echo "reset_method not restored"; bad=1; }
+	return $bad
+}
+
 reset_suite_for() {
 	role=$1
 	dev=$(role_dev "$role") || { ktap fail "find.$role" "no disk with serial ktest-$role"; return; }
@@ -173,6 +202,7 @@ reset_suite_for fn0
 run_test bad_input_reset test_reset_rejects_garbage "$(role_dev dma)"
 run_test bad_input_reset_method test_reset_method_rejects_garbage "$(role_dev dma)"
 run_test dma_after_bad_input test_dma "$(role_disk dma)"
+run_test probe_does_not_block.dma test_probe_does_not_block "$(role_dev dma)" "$(role_disk dma)"
 test_no_new_warning() {
 	now=$(kernel_warnings)
 	[ "$now" -eq "$warnings_before" ] && return 0
