@@ -15,7 +15,8 @@ HOST_KTAP=$RESULTS_DIR/host.ktap
 record() {
 	local status=$1 name=$2 detail=${3:-} n
 	# Numbered from the file, so that subshells can record too.
-	n=$(($(grep -c '^\(not \)\?ok ' "$HOST_KTAP") + 1))
+	n=$(grep -c '^\(not \)\?ok ' "$HOST_KTAP" || true)
+	n=$((n + 1))
 	case "$status" in
 	pass) echo "ok $n $name" ;;
 	skip) echo "ok $n $name # SKIP $detail" ;;
