@@ -107,10 +107,12 @@ check_series_applies() {
 # checkpatch --strict: nothing but UNKNOWN_COMMIT_ID (the Debian tree has
 # no history to look commit ids up in).
 checkpatch_one() {
-	local out
-	out=$(cd "$LINUX" && ./scripts/checkpatch.pl --strict --show-types --terse "$1") || true
+	local out rc=0
+	out=$(cd "$LINUX" && ./scripts/checkpatch.pl --strict --show-types --terse "$1") || rc=$?
 	echo "$out"
-	echo "$out" | grep -q '^total: .* lines checked' || { echo "checkpatch did not run"; return 1; }
+	# Clean: exit 0 (and, with --terse, no output at all).
+	[ "$rc" -eq 0 ] && return 0
+	echo "$out" | grep -q '^total: .* lines checked' || { echo "checkpatch did not run (exit $rc)"; return 1; }
 	! echo "$out" | grep -E '(ERROR|WARNING|CHECK):' | grep -qv 'UNKNOWN_COMMIT_ID'
 }
 

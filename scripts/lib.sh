@@ -13,6 +13,9 @@ CACHE=${IOMMU_SERIES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/iommu-reset-series}
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ARM64_BUSYBOX=$CACHE/busybox-arm64/usr/bin/busybox
 export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
+# Kernel builds pass absolute paths (-I, -fmacro-prefix-map): relative to
+# the checkout they are the same in every clone, so the cache is shared.
+export CCACHE_BASEDIR=$TOP
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 JOBS=${JOBS:-$(($(nproc) + 1))}
 mkdir -p "$BUILD" "$LOGS" "$CACHE"
