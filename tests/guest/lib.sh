@@ -142,6 +142,15 @@ vtd_context_lo() {
 		/sys/kernel/debug/iommu/intel/dmar_translation_struct
 }
 
+# vtd_entries DEV: how many present VT-d translation entries DEV has in
+# dmar_translation_struct: its context entry in legacy mode, its present
+# PASID entries in scalable mode. A blocked device has none.
+vtd_entries() {
+	bdf=$(basename "$1")
+	awk -v d="${bdf#0000:}" '$1 == d { n++ } END { print n + 0 }' \
+		/sys/kernel/debug/iommu/intel/dmar_translation_struct
+}
+
 # ftrace_setup FUNC...: the function tracer, limited to these functions.
 # Set it up once per boot: switching the function tracer on a second time
 # has crashed 7.3.4 under TCG (a call through a NULL trampoline).

@@ -171,6 +171,175 @@ test_probe_does_not_block() {
 	return $bad
 }
 
+FAIL_RESET=/sys/kernel/debug/fail_pci_reset
+
+# fail_next_flr DEV: the next FLR of DEV fails, as one of a device that does
+# not come back from it; the one after succeeds.
+fail_next_flr() {
+	[ -d $FAIL_RESET ] || { echo "no $FAIL_RESET: CONFIG_FAIL_PCI_RESET is off"; return 1; }
+	echo 100 >$FAIL_RESET/probability
+	echo 1 >$FAIL_RESET/times
+	basename "$1" >$FAIL_RESET/device
+}
+
+reset_failures_logged() {
+	dmesg | grep -c "$(basename "$1"): reset failed"
+}
+
+# dmar_faults DEV: DMA requests of DEV that VT-d reported as faults.
+dmar_faults() {
+	dmesg | grep -c "DMAR: \[DMA .*\] Request device \[$(basename "$1")\]"
+}
+
+# test_blocked DEV: VT-d has no translation entry for DEV (legacy: context
+# entry; scalable mode: PASID entries), so it cannot DMA.
+test_blocked() {
+	is_vtd || { echo "not applicable: no VT-d debugfs on this machine"; return $SKIP; }
+	n=$(vtd_entries "$1")
+	[ "$n" -eq 0 ] && return 0
+	echo "$(basename "$1") still has $n VT-d translation entries"
+	return 1
+}
+
+test_not_blocked() {
+	is_vtd || { echo "not applicable: no VT-d debugfs on this machine"; return $SKIP; }
+	n=$(vtd_entries "$1")
+	[ "$n" -gt 0 ] && return 0
+	echo "$(basename "$1") has no VT-d translation entry"
+	return 1
+}
+
+# test_failed_flr DEV: with FLR as its only method and the FLR made to fail,
+# a sysfs reset fails, goes through prepare/done once, and the kernel log
+# names the device once.
+test_failed_flr() {
+	echo flr >"$1/reset_method" || return 1
+	fail_next_flr "$1" || return 1
+	logged=$(reset_failures_logged "$1")
+	is_vtd && dmar_faults "$1" >/tmp/dmar-faults-before
+	ftrace_record
+	if err=$(echo 1 2>&1 >"$1/reset"); then
+		ftrace_calls >/dev/null
+		echo "the reset succeeded"
+		return 1
+	fi
+	calls=$(ftrace_calls | cut -d' ' -f2 | tr '\n' ' ')
+	echo "reset: $err; calls: $calls"
+	bad=0
+	[ "$calls" = "pci_dev_reset_iommu_prepare<-pcie_flr pci_dev_reset_iommu_done<-pcie_flr " ] || bad=1
+	n=$(($(reset_failures_logged "$1") - logged))
+	[ "$n" -eq 1 ] || { echo "the log says $n times that the reset of $(basename "$1") failed"; bad=1; }
+	return $bad
+}
+
+# test_probe_keeps_blocked DEV: writing method names (each one probed) and
+# garbage to reset_method calls no prepare/done and leaves DEV blocked.
+test_probe_keeps_blocked() {
+	ftrace_record
+	for m in flr pm bus "flr bus" garbage flr; do
+		printf '%s\n' "$m" >"$1/reset_method" 2>/dev/null
+	done
+	calls=$(ftrace_calls | cut -d' ' -f2 | tr '\n' ' ')
+	[ -z "$calls" ] || { echo "probing reset methods called: $calls"; return 1; }
+	test_blocked "$1"
+}
+
+# test_dma_faults_while_blocked DEV: after the failed FLR the driver set the
+# device up again (reset_done), and VT-d refused the DMA it then attempted.
+test_dma_faults_while_blocked() {
+	is_vtd || { echo "not applicable: no VT-d fault reports on this machine"; return $SKIP; }
+	n=$(($(dmar_faults "$1") - $(cat /tmp/dmar-faults-before)))
+	echo "$n DMA faults reported for $(basename "$1")"
+	[ "$n" -gt 0 ]
+}
+
+test_flr_after_failure() {
+	[ "$(cat "$1/reset_method")" = flr ] || { echo "reset_method is not flr"; return 1; }
+	test_flr_prepare_done "$1"
+}
+
+# test_bus_reset_reports DEV: a reset of the bus below DEV's root port
+# (sysfs reset_subordinate, the path of VFIO's hot reset) brackets DEV with
+# prepare/done, and DEV ends blocked or not as the reset's result says: a
+# bus reset that succeeds unblocks it, one that fails logs it and keeps it
+# blocked. (QEMU 7.2's root port does not set Data Link Layer Link Active
+# again after a secondary bus reset, so Linux finds that reset failed.)
+test_bus_reset_reports() {
+	port=$(dirname "$(realpath "$1")")
+	[ -e "$port/reset_subordinate" ] || { echo "no reset_subordinate on $(basename "$port")"; return 1; }
+	logged=$(reset_failures_logged "$1")
+	ftrace_record
+	if err=$(echo 1 2>&1 >"$port/reset_subordinate"); then rc=0; else rc=1; fi
+	calls=$(ftrace_calls | cut -d' ' -f2 | sed 's/<-.*//' | tr '\n' ' ')
+	echo "reset_subordinate of $(basename "$port"): ${err:-succeeded}; calls: $calls"
+	[ "$calls" = "pci_dev_reset_iommu_prepare pci_dev_reset_iommu_done " ] || return 1
+	n=$(($(reset_failures_logged "$1") - logged))
+	if [ "$rc" -eq 0 ]; then
+		[ "$n" -eq 0 ] || { echo "a reset failure was logged"; return 1; }
+		test_not_blocked "$1"
+	else
+		[ "$n" -eq 1 ] || { echo "the log says $n times that the reset failed"; return 1; }
+		test_blocked "$1"
+	fi
+}
+
+# test_dma_unblocked DEV DISK: as test_dma, but not on a device that VT-d
+# shows blocked: that read would never complete.
+test_dma_unblocked() {
+	if is_vtd && [ "$(vtd_entries "$1")" -eq 0 ]; then
+		echo "$(basename "$1") is still blocked: not reading from it"
+		return 1
+	fi
+	test_dma "$2"
+}
+
+# A reset made to fail leaves the device blocked until a reset succeeds,
+# first an FLR, then a bus reset if it succeeds, or else an FLR.
+failed_reset_suite_for() {
+	role=$1
+	dev=$(role_dev "$role") || return
+	disk=$(role_disk "$role")
+	run_test "failed_flr.$role" test_failed_flr "$dev"
+	run_test "blocked_after_failed_flr.$role" test_blocked "$dev"
+	run_test "probe_keeps_blocked.$role" test_probe_keeps_blocked "$dev"
+	run_test "dma_faults_while_blocked.$role" test_dma_faults_while_blocked "$dev"
+	run_test "flr_after_failed_flr.$role" test_flr_after_failure "$dev"
+	echo default >"$dev/reset_method"
+	run_test "unblocked_after_flr.$role" test_not_blocked "$dev"
+	run_test "dma_after_failed_then_good_flr.$role" test_dma_unblocked "$dev" "$disk"
+	run_test "ats_enabled_after_failed_then_good_flr.$role" test_ats_enable "$dev" 1
+	run_test "devtlb_invalidations_after_failed_then_good_flr.$role" test_devtlb_invalidations "$dev" "$disk"
+	run_test "failed_flr_again.$role" test_failed_flr "$dev"
+	echo default >"$dev/reset_method"
+	run_test "bus_reset_reports_result.$role" test_bus_reset_reports "$dev"
+	run_test "flr_after_bus_reset.$role" test_flr_prepare_done "$dev"
+	run_test "unblocked_after_last_flr.$role" test_not_blocked "$dev"
+	run_test "dma_after_last_flr.$role" test_dma_unblocked "$dev" "$disk"
+	run_test "ats_enabled_after_last_flr.$role" test_ats_enable "$dev" 1
+}
+
+reset_suite_for() {
+	role=$1
+	dev=$(role_dev "$role") || return
+	disk=$(role_disk "$role")
+	run_test "failed_flr.$role" test_failed_flr "$dev"
+	run_test "blocked_after_failed_flr.$role" test_blocked "$dev"
+	run_test "probe_keeps_blocked.$role" test_probe_keeps_blocked "$dev"
+	run_test "dma_faults_while_blocked.$role" test_dma_faults_while_blocked "$dev"
+	run_test "flr_after_failed_flr.$role" test_flr_after_failure "$dev"
+	echo default >"$dev/reset_method"
+	run_test "unblocked_after_flr.$role" test_not_blocked "$dev"
+	run_test "dma_after_failed_then_good_flr.$role" test_dma "$disk"
+	run_test "ats_enabled_after_failed_then_good_flr.$role" test_ats_enable "$dev" 1
+	run_test "devtlb_invalidations_after_failed_then_good_flr.$role" test_devtlb_invalidations "$dev" "$disk"
+	run_test "failed_flr_again.$role" test_failed_flr "$dev"
+	echo default >"$dev/reset_method"
+	run_test "blocked_after_failed_flr_again.$role" test_blocked "$dev"
+	run_test "bus_reset_unblocks.$role" test_bus_reset_unblocks "$dev"
+	run_test "dma_after_bus_reset.$role" test_dma "$disk"
+	run_test "ats_enabled_after_bus_reset.$role" test_ats_enable "$dev" 1
+}
+
 reset_suite_for() {
 	role=$1
 	dev=$(role_dev "$role") || { ktap fail "find.$role" "no disk with serial ktest-$role"; return; }
@@ -203,6 +372,7 @@ run_test bad_input_reset test_reset_rejects_garbage "$(role_dev dma)"
 run_test bad_input_reset_method test_reset_method_rejects_garbage "$(role_dev dma)"
 run_test dma_after_bad_input test_dma "$(role_disk dma)"
 run_test probe_does_not_block.dma test_probe_does_not_block "$(role_dev dma)" "$(role_disk dma)"
+failed_reset_suite_for dma
 test_no_new_warning() {
 	now=$(kernel_warnings)
 	[ "$now" -eq "$warnings_before" ] && return 0
