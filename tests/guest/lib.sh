@@ -147,8 +147,9 @@ vtd_context_lo() {
 # PASID entries in scalable mode. A blocked device has none.
 vtd_entries() {
 	bdf=$(basename "$1")
-	awk -v d="${bdf#0000:}" '$1 == d { n++ } END { print n + 0 }' \
-		/sys/kernel/debug/iommu/intel/dmar_translation_struct
+	f=/sys/kernel/debug/iommu/intel/dmar_translation_struct
+	[ -r $f ] || { echo "no $f"; return 1; }
+	awk -v d="${bdf#0000:}" '$1 == d { n++ } END { print n + 0 }' $f
 }
 
 # ftrace_setup FUNC...: the function tracer, limited to these functions.
