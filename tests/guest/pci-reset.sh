@@ -197,23 +197,19 @@ dmar_faults() {
 	dmesg | grep -c "DMAR: \[DMA .*\] Request device \[$(basename "$1")\]"
 }
 
-# test_blocked DEV: VT-d has no translation entry for DEV (legacy: context
-# entry; scalable mode: PASID entries), so it cannot DMA.
-test_blocked() {
+# test_vtd_blocked DEV yes|no: whether VT-d has no translation entry for
+# DEV (legacy: context entry; scalable mode: PASID entries): a blocked DEV
+# cannot DMA.
+test_vtd_blocked() {
 	is_vtd || { echo "not applicable: no VT-d debugfs on this machine"; return $SKIP; }
 	n=$(vtd_entries "$1") || return 1
-	[ "$n" -eq 0 ] && return 0
-	echo "$(basename "$1") still has $n VT-d translation entries"
+	if [ "$n" -eq 0 ]; then blocked=yes; else blocked=no; fi
+	[ "$blocked" = "$2" ] && return 0
+	echo "$(basename "$1") has $n VT-d translation entries (blocked: $blocked, expected $2)"
 	return 1
 }
-
-test_not_blocked() {
-	is_vtd || { echo "not applicable: no VT-d debugfs on this machine"; return $SKIP; }
-	n=$(vtd_entries "$1") || return 1
-	[ "$n" -gt 0 ] && return 0
-	echo "$(basename "$1") has no VT-d translation entry"
-	return 1
-}
+test_blocked() { test_vtd_blocked "$1" yes; }
+test_not_blocked() { test_vtd_blocked "$1" no; }
 
 # test_failed_flr DEV: with FLR as its only method and the FLR made to fail,
 # a sysfs reset fails, goes through prepare/done once, and the kernel log
