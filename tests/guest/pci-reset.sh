@@ -65,9 +65,13 @@ test_reset_method_has_flr() {
 }
 
 test_dma() {
-	got=$(disk_md5 "$1")
-	[ "$got" = "$DISK_MD5" ] && return 0
-	echo "O_DIRECT read of /dev/$1: md5 $got, expected $DISK_MD5"
+	md5_is_disk_image "$(disk_md5 "$1")" "$1"
+}
+
+# md5_is_disk_image MD5 DISK: what was read from DISK is the disk image.
+md5_is_disk_image() {
+	[ "$1" = "$DISK_MD5" ] && return 0
+	echo "O_DIRECT read of /dev/$2: md5 $1, expected $DISK_MD5"
 	return 1
 }
 
@@ -318,10 +322,7 @@ test_dma_unblocked() {
 		echo "O_DIRECT read of /dev/$2 did not complete in 60 s: $(basename "$1") is blocked"
 		return 1
 	fi
-	got=$(cat /tmp/dma.md5)
-	[ "$got" = "$DISK_MD5" ] && return 0
-	echo "O_DIRECT read of /dev/$2: md5 $got, expected $DISK_MD5"
-	return 1
+	md5_is_disk_image "$(cat /tmp/dma.md5)" "$2"
 }
 
 # As test_devtlb_invalidations, only on a device known to be unblocked.
