@@ -302,6 +302,7 @@ check_guests() {
 	fi
 	if [ $ok_debug = 1 ]; then
 		run_guest x86-debug x86-legacy x86-debug debug,pci-reset,iommufd,leaks "$DEBUG_GUEST_LIMIT"
+		run_guest x86-debug-scalable x86-scalable x86-debug debug,pci-reset "$DEBUG_GUEST_LIMIT"
 	else
 		record fail guests.x86-debug "no x86-debug kernel: see the build failure above"
 	fi

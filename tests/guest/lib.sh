@@ -152,6 +152,12 @@ vtd_entries() {
 	awk -v d="${bdf#0000:}" '$1 == d { n++ } END { print n + 0 }' $f
 }
 
+# qi_qw0 TYPE TRACE: the first qword of each VT-d descriptor of TYPE
+# (cc_inv, dev_tlb_inv, ...) that the qi_submit tracepoint recorded in TRACE.
+qi_qw0() {
+	sed -n "s/.*qi_submit: $1 [^ ]* \(0x[0-9a-f]*\) .*/\1/p" "$2"
+}
+
 # ftrace_setup FUNC...: the function tracer, limited to these functions.
 # Set it up once per boot: switching the function tracer on a second time
 # has crashed 7.3.4 under TCG (a call through a NULL trampoline).

@@ -88,10 +88,10 @@ test_devtlb_invalidations() {
 	echo 0 >$TRACING/tracing_on
 	echo 0 >$ev/enable
 	n=0
-	for qw0 in $(sed -n 's/.*qi_submit: dev_tlb_inv [^ ]* \(0x[0-9a-f]*\) .*/\1/p' $TRACING/trace); do
+	for qw0 in $(qi_qw0 dev_tlb_inv $TRACING/trace); do
 		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
 	done
-	for qw0 in $(sed -n 's/.*qi_submit: p_dev_tlb_inv [^ ]* \(0x[0-9a-f]*\) .*/\1/p' $TRACING/trace); do
+	for qw0 in $(qi_qw0 p_dev_tlb_inv $TRACING/trace); do
 		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
 	done
 	echo "$n device-TLB invalidations for source ID $sid"
@@ -215,6 +215,34 @@ test_vtd_blocked() {
 test_blocked() { test_vtd_blocked "$1" yes; }
 test_not_blocked() { test_vtd_blocked "$1" no; }
 
+# test_context_invalidated_on_block DEV: during the failed FLR of
+# test_failed_flr, VT-d invalidated the context cache for DEV's source ID: its
+# context entry was changed, not only its PASID entries. In scalable mode the
+# debugfs lists no context entry without a present PASID entry, so this is
+# what shows that the context entry (DTE, translated requests) of a blocked
+# device is cleared there.
+test_context_invalidated_on_block() {
+	is_vtd || { echo "not applicable: no VT-d on this machine"; return $SKIP; }
+	sid=$(bdf_sid "$(basename "$1")")
+	n=0
+	for qw0 in $(qi_qw0 cc_inv /tmp/failed-flr-trace); do
+		# Device-selective (granularity 3), for this source ID
+		[ $(((qw0 >> 4) & 3)) -eq 3 ] && [ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] &&
+			n=$((n + 1))
+	done
+	echo "$n device-selective context-cache invalidations for source ID $sid"
+	[ "$n" -gt 0 ]
+}
+
+# test_ats_follows_blocked DEV: ATS Enable is clear while DEV is blocked and
+# set when it is not, whatever the last reset did.
+test_ats_follows_blocked() {
+	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
+	n=$(vtd_entries "$1") || return 1
+	if [ "$n" -eq 0 ]; then want=0; else want=1; fi
+	test_ats_enable "$1" $want
+}
+
 # test_failed_flr DEV: with FLR as its only method and the FLR made to fail,
 # a sysfs reset fails, goes through prepare/done once, and the kernel log
 # names the device once.
@@ -223,9 +251,12 @@ test_failed_flr() {
 	fail_next_flr "$1" || return 1
 	logged=$(reset_failures_logged "$1")
 	is_vtd && dmar_faults "$1" >/tmp/dmar-faults-before
+	is_vtd && echo 1 >$TRACING/events/intel_iommu/qi_submit/enable
 	ftrace_record
 	if err=$(echo 1 2>&1 >"$1/reset"); then rc=0; else rc=1; fi
 	calls=$(ftrace_calls | cut -d' ' -f2 | tr '\n' ' ')
+	is_vtd && echo 0 >$TRACING/events/intel_iommu/qi_submit/enable
+	cp $TRACING/trace /tmp/failed-flr-trace
 	fail_no_flr
 	echo "reset: ${err:-succeeded}; calls: $calls"
 	[ "$rc" -eq 1 ] || return 1
@@ -340,8 +371,12 @@ failed_reset_suite_for() {
 	disk=$(role_disk "$role")
 	run_test "failed_flr.$role" test_failed_flr "$dev"
 	run_test "blocked_after_failed_flr.$role" test_blocked "$dev"
+	run_test "ats_disabled_while_blocked.$role" test_ats_enable "$dev" 0
+	run_test "vtd_context_invalidated_on_block.$role" \
+		test_context_invalidated_on_block "$dev"
 	run_test "probe_keeps_blocked.$role" test_probe_keeps_blocked "$dev"
 	run_test "dma_faults_while_blocked.$role" test_dma_faults_while_blocked "$dev"
+	run_test "ats_disabled_after_faults.$role" test_ats_enable "$dev" 0
 	run_test "flr_after_failed_flr.$role" test_flr_after_failure "$dev"
 	echo default >"$dev/reset_method"
 	run_test "unblocked_after_flr.$role" test_not_blocked "$dev"
@@ -353,6 +388,7 @@ failed_reset_suite_for() {
 	echo default >"$dev/reset_method"
 	run_test "bus_reset_reports_result.$role" test_bus_reset_reports "$dev"
 	run_test "bus_reset_unblocked.$role" test_bus_reset_unblocked "$dev"
+	run_test "ats_follows_blocked_after_bus_reset.$role" test_ats_follows_blocked "$dev"
 	run_test "flr_after_bus_reset.$role" test_flr_prepare_done "$dev"
 	run_test "unblocked_after_last_flr.$role" test_not_blocked "$dev"
 	run_test "dma_after_last_flr.$role" test_dma_unblocked "$dev" "$disk"
