@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make demo: build the x86_64 kernel with the series, boot the VT-d machine
-# and print the timeline of a reset through sysfs of an ATS device.
+# and print the timelines of a reset through sysfs of an ATS device, of its
+# quarantine after an (injected) ATC invalidation timeout, and of the reset
+# that ends it.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TOP/scripts/kernel.sh"
@@ -14,7 +16,8 @@ run_guest demo x86-legacy x86 demo 300
 echo
 sed -n 's/^# demo: //p' "$GUESTS/demo/results.ktap"
 echo
-if grep -q '^ok .*demo.dma_after_reset' "$GUESTS/demo/results.ktap"; then
+if grep -q '^ok .*demo.dma_after_reset' "$GUESTS/demo/results.ktap" &&
+	grep -q '^ok .*demo.dma_after_quarantine' "$GUESTS/demo/results.ktap"; then
 	step "demo finished; full console log: build/guests/demo/console.log"
 else
 	die "the demo did not complete: see build/guests/demo/console.log"

@@ -83,11 +83,14 @@ qemu_cmdline() {
 	# (iommu_platform), modern only, behind a PCIe root port.
 	local ats=ats=on,iommu_platform=on,disable-legacy=on
 	local disk="file=$DISK,format=raw,readonly=on,if=none"
+	local qmp=${results%/*}/qmp.sock
 	case "$machine" in
 	x86-legacy | x86-scalable)
 		local vtd=intel-iommu,intremap=on,device-iotlb=on
 		[ "$machine" = x86-scalable ] && vtd+=,x-scalable-mode=on
+		# Native PCIe hotplug (pciehp) rather than QEMU's ACPI one
 		QEMU_CMD=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
+			-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
 			-device "$vtd")
 		append="console=ttyS0 intel_iommu=on $append"
 		;;
@@ -102,17 +105,19 @@ qemu_cmdline() {
 	QEMU_CMD+=(-accel tcg,thread=single -smp 2 -m 2G -nographic -no-reboot
 		-kernel "$kernel" -initrd "$initrd"
 		-append "panic=-1 init=/init $append"
+		# The monitor, for the guest's requests (scripts/host-agent.py)
+		-qmp "unix:$qmp,server=on,wait=off"
 		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
 		-netdev user,id=net0,restrict=on
 		-device "virtio-net-pci,bus=rp1,netdev=net0,romfile=,$ats"
 		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
 		-drive "$disk,id=dma"
-		-device "virtio-blk-pci,bus=rp2,drive=dma,serial=ktest-dma,$ats"
+		-device "virtio-blk-pci,id=blk-dma,bus=rp2,drive=dma,serial=ktest-dma,$ats"
 		# Two functions of one device, without ACS: one IOMMU group.
 		-device pcie-root-port,id=rp3,bus=pcie.0,chassis=3,slot=3
 		-drive "$disk,id=fn0" -drive "$disk,id=fn1"
-		-device "virtio-blk-pci,bus=rp3,addr=0.0,multifunction=on,drive=fn0,serial=ktest-fn0,$ats"
-		-device "virtio-blk-pci,bus=rp3,addr=0.1,drive=fn1,serial=ktest-fn1,$ats"
+		-device "virtio-blk-pci,id=blk-fn0,bus=rp3,addr=0.0,multifunction=on,drive=fn0,serial=ktest-fn0,$ats"
+		-device "virtio-blk-pci,id=blk-fn1,bus=rp3,addr=0.1,drive=fn1,serial=ktest-fn1,$ats"
 		# The results channel: a virtio console, outside the IOMMU.
 		-device virtio-serial-pci,id=results
 		-chardev "file,id=results,path=$results"
@@ -123,7 +128,7 @@ qemu_cmdline() {
 # kernel-FLAVOUR on MACHINE, run SUITES; console and results land in
 # build/guests/NAME/.
 run_guest() {
-	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0
+	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0 agent
 	dir=$GUESTS/$name
 	rm -rf "$dir" && mkdir -p "$dir"
 	kernel=$(kernel_image "$flavour")
@@ -135,7 +140,11 @@ run_guest() {
 	printf '%q ' "${QEMU_CMD[@]}" >"$dir/qemu-cmdline"
 	step "guest $name: kernel-$flavour on $machine, suites $suites (limit ${limit}s)"
 	t0=$(date +%s)
+	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$dir/qmp.sock" "$dir/host-agent.log" &
+	agent=$!
 	timeout -k 10 "$limit" "${QEMU_CMD[@]}" </dev/null >"$dir/console.log" 2>&1 || rc=$?
+	kill "$agent" 2>/dev/null
+	wait "$agent" 2>/dev/null || true
 	echo "$rc" >"$dir/exit-status"
 	[ "$rc" -eq 124 ] && echo "ktest-host: guest killed after ${limit}s" >>"$dir/console.log"
 	step "guest $name: done in $(($(date +%s) - t0)) s (qemu exit $rc)"

@@ -182,6 +182,28 @@ ftrace_calls() {
 	sed -n 's/.* \([0-9.]*\): \([A-Za-z0-9_.]*\) <-\([A-Za-z0-9_.]*\)$/\1 \2<-\3/p' $TRACING/trace
 }
 
+# host_request COMMAND ID: ask the host (scripts/host-agent.py) to send
+# COMMAND for the QEMU device ID to QEMU's monitor, e.g. device_del.
+host_request() {
+	echo "# ktest-host: $1 $2" >>"$RESULTS"
+}
+
+# wait_gone PATH SECONDS: wait for PATH to disappear.
+wait_gone() {
+	i=0
+	while [ -e "$1" ] && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ ! -e "$1" ]
+}
+
+# uptime_ms: time since boot in milliseconds (10 ms resolution).
+uptime_ms() {
+	read -r up _ </proc/uptime
+	echo $((${up%.*}${up#*.} * 10))
+}
+
 kernel_warnings() {
 	dmesg | grep -cE 'WARNING:|BUG:|Oops'
 }
