@@ -74,16 +74,15 @@ build_kselftests() {
 	done
 }
 
-# qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND: the one place that
+# qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND QMP: the one place that
 # builds a QEMU command line; fills the array QEMU_CMD.
 # shellcheck disable=SC2054 # QEMU options are comma-separated
 qemu_cmdline() {
-	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5
+	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6
 	# Every ATS device: virtio with ATS, DMA through the IOMMU
 	# (iommu_platform), modern only, behind a PCIe root port.
 	local ats=ats=on,iommu_platform=on,disable-legacy=on
 	local disk="file=$DISK,format=raw,readonly=on,if=none"
-	local qmp=${results%/*}/qmp.sock
 	case "$machine" in
 	x86-legacy | x86-scalable)
 		local vtd=intel-iommu,intremap=on,device-iotlb=on
@@ -128,23 +127,26 @@ qemu_cmdline() {
 # kernel-FLAVOUR on MACHINE, run SUITES; console and results land in
 # build/guests/NAME/.
 run_guest() {
-	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0 agent
+	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0 agent qmp
 	dir=$GUESTS/$name
 	rm -rf "$dir" && mkdir -p "$dir"
 	kernel=$(kernel_image "$flavour")
 	[ -f "$kernel" ] || die "no kernel image $kernel"
 	make_disk
 	initrd=$(build_initramfs "$(machine_arch "$machine")")
+	# Under /tmp: a socket path must stay short (108 bytes).
+	qmp=$(mktemp -u /tmp/ktest-qmp.XXXXXX)
 	qemu_cmdline "$machine" "$kernel" "$initrd" "$dir/results.ktap" \
-		"ktest.suites=$suites ktest.disk_md5=$(disk_md5) $extra"
+		"ktest.suites=$suites ktest.disk_md5=$(disk_md5) $extra" "$qmp"
 	printf '%q ' "${QEMU_CMD[@]}" >"$dir/qemu-cmdline"
 	step "guest $name: kernel-$flavour on $machine, suites $suites (limit ${limit}s)"
 	t0=$(date +%s)
-	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$dir/qmp.sock" "$dir/host-agent.log" &
+	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$qmp" "$dir/host-agent.log" &
 	agent=$!
 	timeout -k 10 "$limit" "${QEMU_CMD[@]}" </dev/null >"$dir/console.log" 2>&1 || rc=$?
 	kill "$agent" 2>/dev/null
 	wait "$agent" 2>/dev/null || true
+	rm -f "$qmp"
 	echo "$rc" >"$dir/exit-status"
 	[ "$rc" -eq 124 ] && echo "ktest-host: guest killed after ${limit}s" >>"$dir/console.log"
 	step "guest $name: done in $(($(date +%s) - t0)) s (qemu exit $rc)"
