@@ -75,6 +75,20 @@ md5_is_disk_image() {
 	return 1
 }
 
+# count_devtlb_inv DEV TRACE: device-TLB invalidations (with and without
+# PASID) for DEV's source ID that the qi_submit tracepoint recorded in TRACE.
+count_devtlb_inv() {
+	sid=$(bdf_sid "$(basename "$1")")
+	n=0
+	for qw0 in $(qi_qw0 dev_tlb_inv "$2"); do
+		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	for qw0 in $(qi_qw0 p_dev_tlb_inv "$2"); do
+		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # Device-TLB invalidations carrying DEV's source ID while it does DMA: the
 # ATS path is live, so the checks above are not vacuous.
 test_devtlb_invalidations() {
@@ -87,13 +101,7 @@ test_devtlb_invalidations() {
 	disk_md5 "$2" >/dev/null
 	echo 0 >$TRACING/tracing_on
 	echo 0 >$ev/enable
-	n=0
-	for qw0 in $(qi_qw0 dev_tlb_inv $TRACING/trace); do
-		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
-	for qw0 in $(qi_qw0 p_dev_tlb_inv $TRACING/trace); do
-		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
+	n=$(count_devtlb_inv "$1" $TRACING/trace)
 	echo "$n device-TLB invalidations for source ID $sid"
 	[ "$n" -gt 0 ]
 }
@@ -415,20 +423,6 @@ reset_suite_for() {
 # --- Quarantine: an ATC invalidation that times out (injected) ---
 
 FAIL_ATC=/sys/kernel/debug/fail_iommu_atc_inv
-
-# count_devtlb_inv DEV TRACE: device-TLB invalidations (with and without
-# PASID) for DEV's source ID that the qi_submit tracepoint recorded in TRACE.
-count_devtlb_inv() {
-	sid=$(bdf_sid "$(basename "$1")")
-	n=0
-	for qw0 in $(qi_qw0 dev_tlb_inv "$2"); do
-		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
-	for qw0 in $(qi_qw0 p_dev_tlb_inv "$2"); do
-		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
 
 quarantine_logged() {
 	dmesg | grep -c "$(basename "$1"): ATC invalidation failed: DMA blocked until the device is reset"
