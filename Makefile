@@ -2,16 +2,24 @@
 #   make demo     build the patched x86_64 kernel, boot the VT-d machine and
 #                 show what a reset does to an ATS device
 #   make check    every gate and test; ends with "N passed, N failed"
+#   make bench    the series against the base: DMA map/unmap, FLR, quarantine
+#   make stress   the long stress and scale runs on the debug kernel
 #   make tree     fetch the base and apply series/ in build/linux
 #   make export   write build/linux's commits back to series/
-#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats
-.PHONY: demo check tree export kernel deps clean
+#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats|x86-bench|x86-bench-base
+.PHONY: demo check bench stress tree export kernel deps clean
 
 demo:
 	@scripts/demo.sh
 
 check:
 	@scripts/check.sh
+
+bench:
+	@scripts/bench.sh
+
+stress:
+	@scripts/stress.sh
 
 deps:
 	@scripts/deps.sh all
@@ -28,4 +36,4 @@ kernel: tree
 
 # Removes build products but keeps build/linux (it may hold unexported work).
 clean:
-	rm -rf build/kernel-* build/analysis-* build/guests build/results build/kselftest* build/logs
+	rm -rf build/kernel-* build/base/kernel-* build/analysis-* build/guests build/results build/kselftest* build/guest-programs build/bench build/logs

@@ -169,7 +169,6 @@ check_config_stubs() {
 
 # ---- static analysis: nothing new compared with the base -----------------
 
-BASE_TREE=$BUILD/linux-base
 # Always analysed, so the gates mean something even for an empty series.
 ANALYSED_ALWAYS="drivers/iommu/iommu.c drivers/pci/pci.c"
 
@@ -186,15 +185,6 @@ file_flavour() {
 	drivers/iommu/arm/*) echo arm64 ;;
 	*) echo x86 ;;
 	esac
-}
-
-ensure_base_tree_checkout() {
-	if [ ! -d "$BASE_TREE" ]; then
-		echo "checking out the base into build/linux-base (for comparisons)"
-		git -C "$LINUX" worktree prune || return 1
-		git -C "$LINUX" worktree add -q --detach "$BASE_TREE" base || return 1
-	fi
-	git -C "$BASE_TREE" checkout -q --detach base
 }
 
 # analysis_make SIDE FLAVOUR ARGS...: make in the base worktree with its own
@@ -220,7 +210,7 @@ analysis_make() {
 # Warnings as "path: message", without line numbers or tree prefixes, so
 # that base and series can be compared line by line.
 normalise_warnings() {
-	sed -nE 's#^(\.\./)*([^ :]*/)?(linux|linux-base)/##; s#^([^: ]+):[0-9]+(:[0-9]+)?: (warning|error): (.*)#\1: \3: \4#p' |
+	sed -nE 's#^(\.\./)*([^ :]*/)?linux/##; s#^([^: ]+):[0-9]+(:[0-9]+)?: (warning|error): (.*)#\1: \3: \4#p' |
 		sed -E 's/ \[-W[^]]*\]$//' | sort
 }
 
@@ -289,7 +279,7 @@ check_guests() {
 	local ok_x86=1 ok_debug=1 ok_arm64=1
 	# A failed build leaves the previous image behind: boot only what built.
 	gate build.x86 "$TOP/scripts/kernel.sh" x86 || ok_x86=0
-	gate build.kselftests build_kselftests || ok_x86=0
+	gate build.guest_programs build_x86_guest_programs || ok_x86=0
 	gate build.x86-debug "$TOP/scripts/kernel.sh" x86-debug || ok_debug=0
 	[ $ok_x86 = 1 ] || ok_debug=0
 	gate build.arm64 "$TOP/scripts/kernel.sh" arm64 || ok_arm64=0
@@ -297,16 +287,21 @@ check_guests() {
 	if [ $ok_x86 = 1 ]; then
 		run_guest x86-legacy x86-legacy x86 pci-reset,iommufd "$GUEST_LIMIT"
 		run_guest x86-scalable x86-scalable x86 pci-reset "$GUEST_LIMIT"
+		# 16 more ATS devices (make stress runs it on the debug kernel)
+		run_guest x86-scale x86-legacy x86 scale "$GUEST_LIMIT" "ktest.stress=short" 16
 	else
 		record fail guests.x86 "no x86 kernel or kselftests: see the build failures above"
 	fi
 	if [ $ok_debug = 1 ]; then
 		run_guest x86-debug x86-legacy x86-debug debug,pci-reset,iommufd,leaks "$DEBUG_GUEST_LIMIT"
-		run_guest x86-debug-scalable x86-scalable x86-debug debug,pci-reset "$DEBUG_GUEST_LIMIT"
+		# The short stress (make stress runs the long one).
+		run_guest x86-debug-scalable x86-scalable x86-debug debug,pci-reset,stress,leaks \
+			"$DEBUG_GUEST_LIMIT" "ktest.stress=short"
 		# Hot-unplug on the debug kernel, lockdep proving off: 7.3.4's
-		# pciehp has a lockdep report of its own on every unplug.
-		run_guest x86-debug-unplug x86-legacy x86-debug debug,pci-reset,leaks \
-			"$DEBUG_GUEST_LIMIT" "ktest.pci_reset=unplug lockdep.prove_locking=0"
+		# pciehp has a lockdep report of its own on every unplug. One more
+		# disk, for unplug and re-plug cycles.
+		run_guest x86-debug-unplug x86-legacy x86-debug debug,stress,pci-reset,leaks \
+			"$DEBUG_GUEST_LIMIT" "ktest.stress=short ktest.stress_part=unplug ktest.pci_reset=unplug lockdep.prove_locking=0" 1
 	else
 		record fail guests.x86-debug "no x86-debug kernel: see the build failure above"
 	fi

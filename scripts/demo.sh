@@ -11,7 +11,7 @@ set -euo pipefail
 "$TOP/scripts/deps.sh" all
 "$TOP/scripts/tree.sh"
 build x86
-[ -x "$BUILD/kselftest/iommu/iommufd" ] || build_kselftests || die "kselftest build failed: see $LOGS/kselftest.log"
+[ -x "$BUILD/guest-programs/timed-reset" ] || build_x86_guest_programs || die "the guest programs did not build: see $LOGS/kselftest.log"
 run_guest demo x86-legacy x86 demo 300
 echo
 sed -n 's/^# demo: //p' "$GUESTS/demo/results.ktap"

@@ -27,7 +27,7 @@ disk_md5() {
 }
 
 # build_initramfs ARCH: busybox, /init and the suites of tests/guest, and on
-# x86_64 the static iommufd kselftests.
+# x86_64 the static programs of build_x86_guest_programs.
 build_initramfs() {
 	local arch=$1 root out=$GUESTS/initramfs-$1.cpio.gz busybox f
 	case "$arch" in
@@ -43,21 +43,24 @@ build_initramfs() {
 	install -m 755 "$TOP/tests/guest/init" "$root/init"
 	cp "$TOP"/tests/guest/*.sh "$root/tests/"
 	if [ "$arch" = x86_64 ]; then
-		for f in iommufd iommufd_fail_nth; do
-			cp "$BUILD/kselftest/iommu/$f" "$root/bin/" ||
-				die "no kselftest $f: build it first (scripts/check.sh builds it)"
+		for f in $X86_GUEST_PROGRAMS; do
+			cp "$BUILD/guest-programs/$f" "$root/bin/" ||
+				die "no guest program $f: build it first (build_x86_guest_programs)"
 		done
 	fi
 	(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 >"$out"
 	echo "$out"
 }
 
-# build_kselftests: tools/testing/selftests/iommu, static, against the
-# headers of the x86 kernel build.
+# build_x86_guest_programs: the static programs of the x86_64 initramfs,
+# against the uAPI headers of the x86 kernel build: the kselftests of
+# tools/testing/selftests/iommu, the kernel's dma_map_benchmark (tools/dma)
+# and the test tools of tests/tools.
 KSELFTEST_TIMEOUT=300
-build_kselftests() {
-	local out=$BUILD/kernel-x86
-	step "building the iommu kselftests (static)"
+X86_GUEST_PROGRAMS="iommufd iommufd_fail_nth dma_map_benchmark iommufd-attach timed-reset"
+build_x86_guest_programs() {
+	local out=$BUILD/kernel-x86 bin=$BUILD/guest-programs f
+	step "building the x86_64 guest programs (static): iommu kselftests, dma_map_benchmark, tests/tools"
 	run_logged "$LOGS/kselftest.log" make -C "$LINUX" O="$out" ARCH=x86_64 headers || return 1
 	run_logged "$LOGS/kselftest.log" make -C "$LINUX/tools/testing/selftests" TARGETS=iommu \
 		O="$BUILD/kselftest-build" OUTPUT="$BUILD/kselftest" \
@@ -65,20 +68,28 @@ build_kselftests() {
 	# The guests run the same sources built again with a per-case timeout
 	# fit for TCG (tests/kselftest/timeout.c says why); the build above
 	# stays as the proof that they build the upstream way.
-	mkdir -p "$BUILD/kselftest/iommu"
+	mkdir -p "$bin"
 	for f in iommufd iommufd_fail_nth; do
 		run_logged "$LOGS/kselftest.log" gcc -Wall -O2 -Wno-unused-function -D_GNU_SOURCE= \
 			-isystem "$out/usr/include" -I "$LINUX/tools/testing/selftests" \
 			-DKSELFTEST_TIMEOUT="$KSELFTEST_TIMEOUT" -DKSELFTEST_SOURCE="\"iommu/$f.c\"" \
-			-static "$TOP/tests/kselftest/timeout.c" -lcap -o "$BUILD/kselftest/iommu/$f" || return 1
+			-static "$TOP/tests/kselftest/timeout.c" -lcap -o "$bin/$f" || return 1
+	done
+	run_logged "$LOGS/kselftest.log" gcc -Wall -O2 -D_GNU_SOURCE -isystem "$out/usr/include" \
+		-static "$LINUX/tools/dma/dma_map_benchmark.c" -o "$bin/dma_map_benchmark" || return 1
+	for f in iommufd-attach timed-reset; do
+		run_logged "$LOGS/kselftest.log" gcc -Wall -Werror -O2 -isystem "$out/usr/include" \
+			-static "$TOP/tests/tools/$f.c" -o "$bin/$f" || return 1
 	done
 }
 
-# qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND QMP: the one place that
-# builds a QEMU command line; fills the array QEMU_CMD.
+# qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND QMP [EXTRA_DISKS]: the
+# one place that builds a QEMU command line; fills the array QEMU_CMD, and
+# QEMU_HOTPLUG with the "ID PROPERTIES" lines of the devices the host agent
+# may add again after a device_del (scripts/host-agent.py).
 # shellcheck disable=SC2054 # QEMU options are comma-separated
 qemu_cmdline() {
-	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6
+	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6 extra_disks=${7:-0} i dev
 	# Every ATS device: virtio with ATS, DMA through the IOMMU
 	# (iommu_platform), modern only, behind a PCIe root port.
 	local ats=ats=on,iommu_platform=on,disable-legacy=on
@@ -121,13 +132,26 @@ qemu_cmdline() {
 		-device virtio-serial-pci,id=results
 		-chardev "file,id=results,path=$results"
 		-device virtconsole,chardev=results,bus=results.0)
+	# More ATS disks (serial ktest-xN), each behind its own root port, eight
+	# ports a slot from slot 16 on. Their images are -blockdev nodes, which
+	# outlive a device_del, so that the device can be added again.
+	QEMU_HOTPLUG=
+	for ((i = 0; i < extra_disks; i++)); do
+		dev="virtio-blk-pci,id=blk-x$i,bus=rpx$i,drive=x$i,serial=ktest-x$i,$ats"
+		QEMU_CMD+=(-device "pcie-root-port,id=rpx$i,bus=pcie.0,chassis=$((10 + i)),slot=$((10 + i)),addr=$(printf '%x.%d' $((16 + i / 8)) $((i % 8)))$([ $((i % 8)) -eq 0 ] && echo ,multifunction=on)"
+			-blockdev "driver=file,filename=$DISK,node-name=x$i-file,read-only=on"
+			-blockdev "driver=raw,file=x$i-file,node-name=x$i,read-only=on"
+			-device "$dev")
+		QEMU_HOTPLUG+="blk-x$i $dev"$'\n'
+	done
 }
 
-# run_guest NAME MACHINE FLAVOUR SUITES TIMEOUT [KERNEL ARGS]: boot
-# kernel-FLAVOUR on MACHINE, run SUITES; console and results land in
-# build/guests/NAME/.
+# run_guest NAME MACHINE FLAVOUR SUITES TIMEOUT [KERNEL ARGS [EXTRA_DISKS]]:
+# boot kernel-FLAVOUR on MACHINE (with EXTRA_DISKS more ATS disks), run
+# SUITES; console and results land in build/guests/NAME/.
 run_guest() {
-	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} dir kernel initrd rc=0 t0 agent qmp
+	local name=$1 machine=$2 flavour=$3 suites=$4 limit=$5 extra=${6:-} extra_disks=${7:-0}
+	local dir kernel initrd rc=0 t0 agent qmp
 	dir=$GUESTS/$name
 	rm -rf "$dir" && mkdir -p "$dir"
 	kernel=$(kernel_image "$flavour")
@@ -137,11 +161,12 @@ run_guest() {
 	# Under /tmp: a socket path must stay short (108 bytes).
 	qmp=$(mktemp -u /tmp/ktest-qmp.XXXXXX)
 	qemu_cmdline "$machine" "$kernel" "$initrd" "$dir/results.ktap" \
-		"ktest.suites=$suites ktest.disk_md5=$(disk_md5) $extra" "$qmp"
+		"ktest.suites=$suites ktest.disk_md5=$(disk_md5) $extra" "$qmp" "$extra_disks"
 	printf '%q ' "${QEMU_CMD[@]}" >"$dir/qemu-cmdline"
+	printf '%s' "$QEMU_HOTPLUG" >"$dir/hotplug"
 	step "guest $name: kernel-$flavour on $machine, suites $suites (limit ${limit}s)"
 	t0=$(date +%s)
-	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$qmp" "$dir/host-agent.log" &
+	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$qmp" "$dir/hotplug" "$dir/host-agent.log" &
 	agent=$!
 	timeout -k 10 "$limit" "${QEMU_CMD[@]}" </dev/null >"$dir/console.log" 2>&1 || rc=$?
 	kill "$agent" 2>/dev/null

@@ -1,20 +1,50 @@
 #!/usr/bin/env python3
-"""host-agent.py RESULTS QMP_SOCKET LOG: carry out the guest's requests to
-the host while a test guest runs.
+"""host-agent.py RESULTS QMP_SOCKET HOTPLUG LOG: carry out the guest's
+requests to the host while a test guest runs.
 
 A guest suite asks by writing a KTAP comment line to its results console:
     # ktest-host: device_del ID
+    # ktest-host: device_add ID
 and the agent sends that command to QEMU's QMP monitor, so that a test can
-hot-unplug a device in step with what it does in the guest (the guest then
-waits for the device to go). Every request and QEMU's answer are logged.
-The caller stops the agent when QEMU has exited.
+hot-unplug a device, or plug it in again, in step with what it does in the
+guest (the guest then waits for the device to go or come). device_add takes
+the device's properties from HOTPLUG, the "ID PROPERTIES" lines written by
+the QEMU command-line builder (scripts/guest.sh): only those devices can be
+added. Every request and QEMU's answer are logged. The caller stops the
+agent when QEMU has exited.
 """
 import json
 import socket
 import sys
 import time
 
-ALLOWED = {"device_del": "id"}
+
+def read_hotplug(path):
+    """{ID: QMP device_add arguments} from "ID driver,key=value,..." lines."""
+    devices = {}
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            qemu_id, props = line.split(None, 1)
+            driver, *pairs = props.strip().split(",")
+            args = {"driver": driver}
+            args.update(p.split("=", 1) for p in pairs)
+            devices[qemu_id] = args
+    return devices
+
+
+def qmp_command(words, hotplug):
+    """The QMP command for a request, or None if it is not allowed."""
+    if len(words) != 2:
+        return None
+    verb, qemu_id = words
+    if verb == "device_del":
+        return {"execute": "device_del", "arguments": {"id": qemu_id}}
+    if verb == "device_add" and qemu_id in hotplug:
+        return {"execute": "device_add", "arguments": hotplug[qemu_id]}
+    return None
+
 
 
 def qmp_connect(path, deadline):
@@ -46,8 +76,9 @@ def qmp(f, cmd):
 
 
 def main():
-    results, sock, logname = sys.argv[1:4]
+    results, sock, hotplug_file, logname = sys.argv[1:5]
     log = open(logname, "a", buffering=1)
+    hotplug = read_hotplug(hotplug_file)
     try:
         s, f = qmp_connect(sock, time.time() + 30)
     except OSError as e:
@@ -64,10 +95,10 @@ def main():
             if not line.startswith("# ktest-host: "):
                 continue
             words = line.split()[2:]
-            if len(words) != 2 or words[0] not in ALLOWED:
+            cmd = qmp_command(words, hotplug)
+            if cmd is None:
                 log.write(f"refused request: {line}\n")
                 continue
-            cmd = {"execute": words[0], "arguments": {ALLOWED[words[0]]: words[1]}}
             try:
                 answer = qmp(f, cmd)
             except (OSError, EOFError) as e:

@@ -5,6 +5,8 @@
 #   x86-debug      the same with lockdep, KASAN, kmemleak, atomic-sleep checks
 #   arm64          arm64 test guest (SMMUv3), cross-compiled
 #   x86-no-iommu-api, x86-no-pci-ats   build-only, for the config stubs
+#   x86-bench      x86 with the DMA map benchmark and no fault injection
+#   x86-bench-base the same config, built from the base (make bench)
 # Fails when a symbol a fragment asks for did not survive olddefconfig.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,7 +27,39 @@ flavour_fragments() {
 	x86-no-iommu-api) echo "$(flavour_fragments x86) $c/no-iommu-api.config" ;;
 	x86-no-pci-ats) echo "$(flavour_fragments x86) $c/no-pci-ats.config" ;;
 	arm64) echo "$c/guest-common.config $c/arm64.config" ;;
-	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats)" ;;
+	x86-bench | x86-bench-base) echo "$(flavour_fragments x86) $c/bench.config" ;;
+	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats, x86-bench, x86-bench-base)" ;;
+	esac
+}
+
+# The base, checked out next to build/linux as build/base/linux, and the
+# kernels built from it in build/base/: the same paths relative to each
+# other as build/linux and build/kernel-*, so that ccache finds the objects
+# of every file the series does not touch.
+BASE_TREE=$BUILD/base/linux
+
+ensure_base_tree_checkout() {
+	if [ ! -d "$BASE_TREE" ]; then
+		step "checking out the base into ${BASE_TREE#"$TOP"/} (for comparisons)"
+		git -C "$LINUX" worktree prune || return 1
+		mkdir -p "$(dirname "$BASE_TREE")"
+		git -C "$LINUX" worktree add -q --detach "$BASE_TREE" base || return 1
+	fi
+	git -C "$BASE_TREE" checkout -q --detach base
+}
+
+# kernel_src FLAVOUR, kernel_out FLAVOUR: its source tree and build directory.
+kernel_src() {
+	case "$1" in
+	*-base) echo "$BASE_TREE" ;;
+	*) echo "$LINUX" ;;
+	esac
+}
+
+kernel_out() {
+	case "$1" in
+	*-base) echo "$BUILD/base/kernel-$1" ;;
+	*) echo "$BUILD/kernel-$1" ;;
 	esac
 }
 
@@ -38,8 +72,8 @@ default_target() {
 
 kernel_image() {
 	case "$(flavour_arch "$1")" in
-	arm64) echo "$BUILD/kernel-$1/arch/arm64/boot/Image" ;;
-	*) echo "$BUILD/kernel-$1/arch/x86/boot/bzImage" ;;
+	arm64) echo "$(kernel_out "$1")/arch/arm64/boot/Image" ;;
+	*) echo "$(kernel_out "$1")/arch/x86/boot/bzImage" ;;
 	esac
 }
 
@@ -47,7 +81,7 @@ kmake() {
 	local flavour=$1 arch
 	shift
 	arch=$(flavour_arch "$flavour")
-	local args=(-C "$LINUX" O="$BUILD/kernel-$flavour" ARCH="$arch" -j"$JOBS"
+	local args=(-C "$(kernel_src "$flavour")" O="$(kernel_out "$flavour")" ARCH="$arch" -j"$JOBS"
 		KBUILD_BUILD_USER=iommu-series KBUILD_BUILD_HOST=qemu
 		KBUILD_BUILD_TIMESTAMP="${KBUILD_BUILD_TIMESTAMP:-2026-01-01}"
 		HOSTCC="ccache gcc")
@@ -65,7 +99,8 @@ kmake() {
 # build-only flavours check their own fragment: configuring the IOMMU or ATS
 # out drops much of what the guest fragments ask for.
 check_config() {
-	local flavour=$1 out=$BUILD/kernel-$1 bad
+	local flavour=$1 out bad
+	out=$(kernel_out "$1")
 	# shellcheck disable=SC2046
 	local checked=$TOP/configs/
 	case "$flavour" in x86-no-*) checked=$TOP/configs/${flavour#x86-} ;; esac
@@ -97,7 +132,8 @@ PY
 }
 
 configure() {
-	local flavour=$1 out=$BUILD/kernel-$1 hash frags bad
+	local flavour=$1 out hash frags bad
+	out=$(kernel_out "$1")
 	frags=$(flavour_fragments "$flavour")
 	# shellcheck disable=SC2086
 	hash=$(cat $frags | sha256sum | cut -c1-16)
@@ -127,9 +163,12 @@ build() {
 	shift
 	[ $# -gt 0 ] || set -- "$(default_target "$flavour")"
 	require_tree
+	if [ "$(kernel_src "$flavour")" = "$BASE_TREE" ]; then
+		ensure_base_tree_checkout || die "cannot check out the base in $BASE_TREE"
+	fi
 	configure "$flavour"
 	log=$LOGS/build-$flavour.log
-	step "building kernel-$flavour ($*) from $(git -C "$LINUX" describe --always --tags HEAD); log: ${log#"$TOP"/}"
+	step "building kernel-$flavour ($*) from $(git -C "$(kernel_src "$flavour")" describe --always --tags HEAD); log: ${log#"$TOP"/}"
 	t0=$(date +%s)
 	run_logged "$log" kmake "$flavour" "$@" || die "kernel-$flavour build failed"
 	step "built kernel-$flavour in $(($(date +%s) - t0)) s"

@@ -77,8 +77,7 @@ say "$(dma_state)"
 run_test demo.dma_after_reset test "$(disk_md5 "$disk")" = "$DISK_MD5"
 
 say "--- 2. The device stops answering ATC invalidations ---"
-fail=/sys/kernel/debug/fail_iommu_atc_inv
-if ! is_vtd || [ ! -d $fail ]; then
+if ! is_vtd || [ ! -d $FAIL_ATC ]; then
 	say "no VT-d or no CONFIG_FAIL_IOMMU_ATC_INV: no quarantine to show"
 	return 0
 fi
@@ -86,17 +85,14 @@ rm -f /tmp/uevents
 uevent sh -c 'env >>/tmp/uevents' &
 uevent_pid=$!
 sleep 0.2
-echo 0 >$fail/verbose
-echo 100 >$fail/probability
-echo 1 >$fail/times
-echo "$bdf" >$fail/device
+arm_atc_timeout "$dev"
 say "fault injection: the next ATC invalidation to $bdf times out, as the hardware reports it (ITE)"
 ftrace_record
 dd if="/dev/$disk" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
 say "one 4 KiB O_DIRECT read from /dev/$disk: its unmap invalidates the device's ATC"
 sleep 0.5
 timeline
-echo >$fail/device
+disarm_atc_timeout
 kill $uevent_pid
 say "kernel log: $(dmesg | grep -m 1 "$bdf: ATC invalidation failed" | sed 's/^\[[^]]*\] //')"
 say "uevent: $(grep -m 1 IOMMU_DEVICE_NEEDS_RESET /tmp/uevents) for $(grep -m 1 "^DEVPATH=.*$bdf" /tmp/uevents)"

@@ -158,6 +158,20 @@ qi_qw0() {
 	sed -n "s/.*qi_submit: $1 [^ ]* \(0x[0-9a-f]*\) .*/\1/p" "$2"
 }
 
+# count_devtlb_inv DEV TRACE: device-TLB invalidations (with and without
+# PASID) for DEV's source ID that the qi_submit tracepoint recorded in TRACE.
+count_devtlb_inv() {
+	sid=$(bdf_sid "$(basename "$1")")
+	n=0
+	for qw0 in $(qi_qw0 dev_tlb_inv "$2"); do
+		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	for qw0 in $(qi_qw0 p_dev_tlb_inv "$2"); do
+		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
 # ftrace_setup FUNC...: the function tracer, limited to these functions.
 # Set it up once per boot: switching the function tracer on a second time
 # has crashed 7.3.4 under TCG (a call through a NULL trampoline).
@@ -206,4 +220,97 @@ uptime_ms() {
 
 kernel_warnings() {
 	dmesg | grep -cE 'WARNING:|BUG:|Oops'
+}
+
+# --- Fault injection (the series' debugfs points) ---
+
+FAIL_RESET=/sys/kernel/debug/fail_pci_reset
+FAIL_ATC=/sys/kernel/debug/fail_iommu_atc_inv
+
+# fail_next_flr DEV: the next FLR of DEV fails, as one of a device that does
+# not come back from it; the one after succeeds.
+fail_next_flr() {
+	[ -d $FAIL_RESET ] || { echo "no $FAIL_RESET: CONFIG_FAIL_PCI_RESET is off"; return 1; }
+	echo 100 >$FAIL_RESET/probability
+	echo 1 >$FAIL_RESET/times
+	basename "$1" >$FAIL_RESET/device
+}
+
+# fail_no_flr: disarm, whether the failure fired or not (times 0: no more).
+fail_no_flr() {
+	echo 0 >$FAIL_RESET/times
+	echo >$FAIL_RESET/device
+}
+
+# arm_atc_timeout DEV: the next device-TLB invalidation for DEV times out.
+arm_atc_timeout() {
+	[ -d $FAIL_ATC ] || { echo "no $FAIL_ATC: CONFIG_FAIL_IOMMU_ATC_INV is off"; return 1; }
+	echo 100 >$FAIL_ATC/probability
+	echo 0 >$FAIL_ATC/verbose
+	echo 1 >$FAIL_ATC/times
+	basename "$1" >$FAIL_ATC/device
+}
+
+disarm_atc_timeout() {
+	echo >$FAIL_ATC/device
+}
+
+# read_one_block DISK: one O_DIRECT read, so one DMA unmap, no I/O left.
+read_one_block() {
+	dd if="/dev/$1" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
+}
+
+# wait_vtd_blocked DEV TENTHS: wait up to TENTHS tenths of a second for VT-d
+# to hold no translation entry for DEV.
+wait_vtd_blocked() {
+	i=0
+	while [ "$(vtd_entries "$1")" != 0 ] && [ $i -lt "$2" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(vtd_entries "$1")" = 0 ]
+}
+
+# --- Drivers ---
+
+# rebind DEV DRIVER: bind DEV to DRIVER (vfio-pci, dma_map_benchmark,
+# virtio-pci) instead of its current driver.
+rebind() {
+	if [ -e "$1/driver" ]; then
+		basename "$1" >"$1/driver/unbind" || return 1
+	fi
+	echo "$2" >"$1/driver_override"
+	basename "$1" >/sys/bus/pci/drivers_probe
+	echo >"$1/driver_override"
+	[ "$(basename "$(realpath "$1/driver" 2>/dev/null)")" = "$2" ] && return 0
+	echo "$(basename "$1") did not bind to $2"
+	return 1
+}
+
+# --- Verdicts shared by the suites ---
+
+# not_vtd: the reason the quarantine checks do not apply, as a skip.
+not_vtd() {
+	echo "not applicable: ATC invalidation timeouts are injected on VT-d only (QEMU's SMMUv3 has no ATS)"
+	return $SKIP
+}
+
+# lockdep_proving: lockdep checks lock ordering in this kernel.
+lockdep_proving() {
+	[ "$(cat /sys/module/lockdep/parameters/prove_locking 2>/dev/null)" = 1 ]
+}
+
+# pciehp_lockdep: why the unplug checks do not run with lockdep proving.
+pciehp_lockdep() {
+	echo "not run here: 7.3.4's pciehp makes lockdep report a circular dependency (ctrl->reset_lock, pci_rescan_remove_lock) on every hot-unplug, from its own locking, which this series does not touch; the x86-debug-unplug guest runs them with lockdep.prove_locking=0"
+	return $SKIP
+}
+
+# test_no_new_warning BEFORE: no more WARNING, BUG or Oops lines in the
+# kernel log than BEFORE, the kernel_warnings of when the suite started.
+test_no_new_warning() {
+	now=$(kernel_warnings)
+	[ "$now" -eq "$1" ] && return 0
+	echo "the kernel log has $((now - $1)) new warnings"
+	return 1
 }

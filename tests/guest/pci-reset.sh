@@ -75,20 +75,6 @@ md5_is_disk_image() {
 	return 1
 }
 
-# count_devtlb_inv DEV TRACE: device-TLB invalidations (with and without
-# PASID) for DEV's source ID that the qi_submit tracepoint recorded in TRACE.
-count_devtlb_inv() {
-	sid=$(bdf_sid "$(basename "$1")")
-	n=0
-	for qw0 in $(qi_qw0 dev_tlb_inv "$2"); do
-		[ $(((qw0 >> 32) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
-	for qw0 in $(qi_qw0 p_dev_tlb_inv "$2"); do
-		[ $(((qw0 >> 16) & 0xffff)) -eq "$sid" ] && n=$((n + 1))
-	done
-	echo "$n"
-}
-
 # Device-TLB invalidations carrying DEV's source ID while it does DMA: the
 # ATS path is live, so the checks above are not vacuous.
 test_devtlb_invalidations() {
@@ -181,23 +167,6 @@ test_probe_does_not_block() {
 	[ "$n" -eq 20 ] || { echo "only $n of 20 O_DIRECT reads during the probes were right"; bad=1; }
 	[ "$(cat "$1/reset_method")" = "$before" ] || { echo "reset_method not restored"; bad=1; }
 	return $bad
-}
-
-FAIL_RESET=/sys/kernel/debug/fail_pci_reset
-
-# fail_next_flr DEV: the next FLR of DEV fails, as one of a device that does
-# not come back from it; the one after succeeds.
-fail_next_flr() {
-	[ -d $FAIL_RESET ] || { echo "no $FAIL_RESET: CONFIG_FAIL_PCI_RESET is off"; return 1; }
-	echo 100 >$FAIL_RESET/probability
-	echo 1 >$FAIL_RESET/times
-	basename "$1" >$FAIL_RESET/device
-}
-
-# fail_no_flr: disarm, whether the failure fired or not (times 0: no more).
-fail_no_flr() {
-	echo 0 >$FAIL_RESET/times
-	echo >$FAIL_RESET/device
 }
 
 reset_failures_logged() {
@@ -422,15 +391,8 @@ reset_suite_for() {
 
 # --- Quarantine: an ATC invalidation that times out (injected) ---
 
-FAIL_ATC=/sys/kernel/debug/fail_iommu_atc_inv
-
 quarantine_logged() {
 	dmesg | grep -c "$(basename "$1"): ATC invalidation failed: DMA blocked until the device is reset"
-}
-
-# read_one_block DISK: one O_DIRECT read, so one DMA unmap, no I/O left.
-read_one_block() {
-	dd if="/dev/$1" of=/dev/null bs=4k count=1 iflag=direct 2>/dev/null
 }
 
 # test_inject_atc_timeout DEV DISK: the next device-TLB invalidation for DEV
@@ -440,16 +402,12 @@ read_one_block() {
 # qi_submit trace in /tmp/quarantine-trace from then on.
 test_inject_atc_timeout() {
 	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
-	[ -d $FAIL_ATC ] || { echo "no $FAIL_ATC: CONFIG_FAIL_IOMMU_ATC_INV is off"; return 1; }
 	logged=$(quarantine_logged "$1")
 	rm -f /tmp/uevents
 	uevent sh -c 'env >>/tmp/uevents; echo >>/tmp/uevents' &
 	echo $! >/tmp/uevent.pid
 	sleep 0.2
-	echo 100 >$FAIL_ATC/probability
-	echo 0 >$FAIL_ATC/verbose
-	echo 1 >$FAIL_ATC/times
-	basename "$1" >$FAIL_ATC/device
+	arm_atc_timeout "$1" || return 1
 	echo >$TRACING/trace
 	echo 1 >$TRACING/events/intel_iommu/qi_submit/enable
 	echo 1 >$TRACING/tracing_on
@@ -461,7 +419,7 @@ test_inject_atc_timeout() {
 		i=$((i + 1))
 	done
 	ms=$(($(uptime_ms) - t0))
-	echo >$FAIL_ATC/device
+	disarm_atc_timeout
 	echo "$(basename "$1") blocked ${ms} ms after the read completed"
 	[ "$(vtd_entries "$1")" = 0 ] || { echo "$(basename "$1") is not blocked after 1 s"; return 1; }
 	[ "$(cat $FAIL_ATC/times)" = 0 ] || { echo "the fault was not injected"; return 1; }
@@ -525,12 +483,6 @@ test_still_quarantined_after_failed_flr() {
 # An injected ATC invalidation timeout quarantines a function of a
 # two-function group until a successful FLR; the other function and the
 # other devices keep working; a failed FLR keeps the quarantine.
-# not_vtd: the reason the quarantine checks do not apply, as a skip.
-not_vtd() {
-	echo "not applicable: ATC invalidation timeouts are injected on VT-d only (QEMU's SMMUv3 has no ATS)"
-	return $SKIP
-}
-
 quarantine_suite_for() {
 	role=$1 other=$2
 	is_vtd || { run_test "quarantine.$role" not_vtd; return; }
@@ -596,28 +548,14 @@ test_unplug_quarantined() {
 test_unplug_times_out() {
 	is_vtd || { echo "not applicable: no ATS on this machine"; return $SKIP; }
 	logged=$(dmesg | grep -c "Device-TLB invalidation to ${1##*/0000:} timed out")
-	echo 100 >$FAIL_ATC/probability
-	echo 0 >$FAIL_ATC/verbose
-	echo 1 >$FAIL_ATC/times
-	basename "$1" >$FAIL_ATC/device
+	arm_atc_timeout "$1" || return 1
 	unplug "$1" "$2"
 	rc=$?
-	echo >$FAIL_ATC/device
+	disarm_atc_timeout
 	[ $rc -eq 0 ] || return 1
 	n=$(($(dmesg | grep -c "Device-TLB invalidation to ${1##*/0000:} timed out") - logged))
 	echo "$n ATC invalidation timeouts of $(basename "$1") while it was removed"
 	[ "$n" -ge 1 ]
-}
-
-# lockdep_proving: lockdep checks lock ordering in this kernel.
-lockdep_proving() {
-	[ "$(cat /sys/module/lockdep/parameters/prove_locking 2>/dev/null)" = 1 ]
-}
-
-# pciehp_lockdep: why the unplug checks do not run with lockdep proving.
-pciehp_lockdep() {
-	echo "not run here: 7.3.4's pciehp makes lockdep report a circular dependency (ctrl->reset_lock, pci_rescan_remove_lock) on every hot-unplug, from its own locking, which this series does not touch; the x86-debug-unplug guest runs them with lockdep.prove_locking=0"
-	return $SKIP
 }
 
 unplug_suite() {
@@ -630,18 +568,11 @@ unplug_suite() {
 	run_test unplug_while_atc_times_out.dma test_unplug_times_out "$dma" blk-dma
 }
 
-test_no_new_warning() {
-	now=$(kernel_warnings)
-	[ "$now" -eq "$warnings_before" ] && return 0
-	echo "the kernel log has $((now - warnings_before)) new warnings"
-	return 1
-}
-
 warnings_before=$(kernel_warnings)
 # ktest.pci_reset=unplug: only the hot-unplug checks (x86-debug-unplug).
 if [ "$(cmdline_arg ktest.pci_reset)" = unplug ]; then
 	unplug_suite
-	run_test no_kernel_warning test_no_new_warning
+	run_test no_kernel_warning test_no_new_warning "$warnings_before"
 	return 0
 fi
 ftrace_setup pci_dev_reset_iommu_prepare pci_dev_reset_iommu_done pci_dev_reset_iommu_cancel ||
@@ -661,4 +592,4 @@ run_test probe_does_not_block.dma test_probe_does_not_block "$(role_dev dma)" "$
 failed_reset_suite_for dma
 quarantine_suite_for fn0 fn1
 unplug_suite
-run_test no_kernel_warning test_no_new_warning
+run_test no_kernel_warning test_no_new_warning "$warnings_before"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# make bench: what the series costs, measured against the base in one run.
+# Builds the same config (configs/bench.config: DMA map benchmark, no fault
+# injection) from the base and from the series, and boots them alternately,
+# BENCH_ROUNDS times base-a, series, base-b, on the q35 + VT-d machine:
+#   dma_map_us, dma_unmap_us  the kernel's dma_map_benchmark on an ATS device,
+#                             strict invalidation (each unmap invalidates its
+#                             device TLB)
+#   flr_ms                    wall time of an FLR through sysfs
+# and, each round, the test kernel (series with its fault injection):
+#   quarantine_ms             VT-d logging an ATC timeout -> core logging the
+#                             device blocked
+#   recovery_ms               start of the FLR -> first read done after it
+# base-b against base-a is the noise floor. Raw samples, the table and every
+# console stay in build/bench/.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$TOP/scripts/kernel.sh"
+. "$TOP/scripts/guest.sh"
+
+BENCH_ROUNDS=${BENCH_ROUNDS:-5}
+BENCH=$BUILD/bench
+
+"$TOP/scripts/deps.sh" all
+"$TOP/scripts/tree.sh"
+build x86
+build x86-bench
+build x86-bench-base
+build_x86_guest_programs || die "the guest programs did not build: see $LOGS/kselftest.log"
+rm -rf "$BENCH" && mkdir -p "$BENCH"
+printf 'round\tkernel\tmetric\tvalue\n' >"$BENCH/samples.tsv"
+
+# bench_boot ROUND LABEL FLAVOUR MODE EXTRA_DISKS: one boot, its samples
+# appended to samples.tsv; a step that failed stops the benchmark.
+bench_boot() {
+	local round=$1 label=$2 flavour=$3 mode=$4 extra_disks=$5 name=bench-$1-$2
+	run_guest "$name" x86-legacy "$flavour" bench 300 "ktest.bench=$mode" "$extra_disks"
+	cp -r "$GUESTS/$name" "$BENCH/"
+	if ! grep -q '^ok ' "$GUESTS/$name/results.ktap" || grep -q '^not ok' "$GUESTS/$name/results.ktap"; then
+		tail -n 30 "$GUESTS/$name/results.ktap"
+		die "the $label boot of round $round failed: see build/bench/$name/"
+	fi
+	sed -n "s/^# bench: \([a-z_]*\) \([0-9.]*\)$/$round\t$label\t\1\t\2/p" \
+		"$GUESTS/$name/results.ktap" >>"$BENCH/samples.tsv"
+}
+
+for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+	step "bench round $round of $BENCH_ROUNDS"
+	bench_boot "$round" base-a x86-bench-base fastpath 1
+	bench_boot "$round" series x86-bench fastpath 1
+	bench_boot "$round" base-b x86-bench-base fastpath 1
+	bench_boot "$round" series-fi x86 quarantine 0
+done
+python3 "$TOP/scripts/bench-report.py" "$BENCH/samples.tsv" | tee "$BENCH/table.txt"
+step "raw samples: build/bench/samples.tsv; table: build/bench/table.txt"

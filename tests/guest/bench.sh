@@ -1,0 +1,109 @@
+# shellcheck shell=dash
+# Suite bench (make bench): measurements, one "# bench: METRIC VALUE" line a
+# sample; scripts/bench.sh boots the base and the series kernels alternately
+# and compares them. Only the steps are checked here, not the figures.
+#   ktest.bench=fastpath    the DMA map benchmark on an ATS device with strict
+#                           invalidation, and FLRs through sysfs
+#   ktest.bench=quarantine  (series kernel with fault injection) time from an
+#                           injected ATC timeout to the quarantine, and from
+#                           the recovering reset to DMA working again
+
+DMA_BENCH_RUNS=5
+DMA_BENCH_SECONDS=2
+FLR_RUNS=10
+QUARANTINE_RUNS=5
+
+sample() { diag "bench: $1 $2"; }
+
+# test_dma_map_bench DEV: the kernel's dma_map_benchmark on DEV (rebound to
+# its driver), single pages, one thread: map and unmap latency in us. The
+# device's domain is a DMA domain with strict invalidation (the config), so
+# each unmap invalidates the IOTLB and, ATS being on, the device TLB.
+test_dma_map_bench() {
+	[ "$(ats_enable "$1")" = 1 ] || { echo "ATS is off on $(basename "$1")"; return 1; }
+	[ "$(cat "$1/iommu_group/type")" = DMA ] || { echo "not a strict DMA domain: $(cat "$1/iommu_group/type")"; return 1; }
+	i=0
+	while [ $i -lt $DMA_BENCH_RUNS ]; do
+		out=$(dma_map_benchmark -t 1 -s $DMA_BENCH_SECONDS -g 1) || { echo "$out"; return 1; }
+		map=$(echo "$out" | sed -n 's/^average map latency(us):\([0-9.]*\) .*/\1/p')
+		unmap=$(echo "$out" | sed -n 's/^average unmap latency(us):\([0-9.]*\) .*/\1/p')
+		[ -n "$map" ] && [ -n "$unmap" ] || { echo "cannot read: $out"; return 1; }
+		sample dma_map_us "$map"
+		sample dma_unmap_us "$unmap"
+		i=$((i + 1))
+	done
+}
+
+# test_bench_invalidates_devtlb DEV: a short benchmark run sends device-TLB
+# invalidations to DEV (qi_submit tracepoint), so the figures above include
+# them. Traced apart, not to slow the measured runs.
+test_bench_invalidates_devtlb() {
+	ev=$TRACING/events/intel_iommu/qi_submit
+	echo >$TRACING/trace
+	echo 1 >$ev/enable
+	echo 1 >$TRACING/tracing_on
+	dma_map_benchmark -t 1 -s 1 -g 1 >/dev/null
+	echo 0 >$TRACING/tracing_on
+	echo 0 >$ev/enable
+	n=$(count_devtlb_inv "$1" $TRACING/trace)
+	echo "$n device-TLB invalidations for $(basename "$1") in 1 s of benchmark"
+	[ "$n" -gt 0 ]
+}
+
+# test_flr_time DEV: wall time of FLR_RUNS resets through sysfs, in ms.
+test_flr_time() {
+	i=0
+	while [ $i -lt $FLR_RUNS ]; do
+		ns=$(timed-reset "$1" | sed -n 's/^reset_ns //p')
+		[ -n "$ns" ] || return 1
+		sample flr_ms "$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e6 }')"
+		i=$((i + 1))
+	done
+}
+
+# log_time PATTERN: the printk time (seconds) of the last kernel log line
+# matching PATTERN.
+log_time() {
+	dmesg | grep "$1" | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+}
+
+# test_quarantine_time DEV DISK: QUARANTINE_RUNS times, an injected ATC
+# invalidation timeout on DEV after one read from DISK; the time from VT-d
+# logging the timeout to the core logging DEV blocked (both printk times);
+# then the time from the start of the FLR to the end of the first read
+# after it.
+test_quarantine_time() {
+	bdf=$(basename "$1")
+	i=0
+	while [ $i -lt $QUARANTINE_RUNS ]; do
+		arm_atc_timeout "$1" || return 1
+		read_one_block "$2"
+		wait_vtd_blocked "$1" 20 || { echo "$bdf not blocked"; disarm_atc_timeout; return 1; }
+		disarm_atc_timeout
+		sleep 0.2
+		t0=$(log_time "Device-TLB invalidation to ${bdf#0000:} timed out")
+		t1=$(log_time "$bdf: ATC invalidation failed: DMA blocked")
+		[ -n "$t0" ] && [ -n "$t1" ] || { echo "no log lines for $bdf"; return 1; }
+		sample quarantine_ms "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')"
+		ns=$(timed-reset "$1" "/dev/$2" | sed -n 's/^reset_to_dma_ns //p')
+		[ -n "$ns" ] || { echo "recovery of $bdf failed"; return 1; }
+		sample recovery_ms "$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e6 }')"
+		i=$((i + 1))
+	done
+}
+
+dma=$(pci_dev_of_disk "$(disk_by_serial ktest-dma)")
+dma_disk=$(disk_by_serial ktest-dma)
+case "$(cmdline_arg ktest.bench)" in
+fastpath)
+	x0=$(pci_dev_of_disk "$(disk_by_serial ktest-x0)")
+	run_test bench.x0_to_dma_map_benchmark rebind "$x0" dma_map_benchmark
+	run_test bench.dma_map test_dma_map_bench "$x0"
+	run_test bench.invalidates_devtlb test_bench_invalidates_devtlb "$x0"
+	run_test bench.flr test_flr_time "$dma"
+	;;
+quarantine)
+	run_test bench.quarantine test_quarantine_time "$dma" "$dma_disk"
+	;;
+*) ktap fail bench "ktest.bench=fastpath|quarantine expected" ;;
+esac
