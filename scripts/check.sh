@@ -104,6 +104,40 @@ check_series_applies() {
 	rm -f "$index"
 }
 
+# patch_subject PATCH: its subject, unfolded, without "[PATCH n/m] ".
+patch_subject() {
+	awk '/^Subject: / { s = $0; f = 1; next } f && /^ / { s = s $0; next } { f = 0 } END { print s }' "$1" |
+		sed -E 's/^Subject: (\[PATCH[^]]*\] )?//'
+}
+
+# patch_without_subject PATCH: the patch without its (folded) Subject header.
+patch_without_subject() {
+	awk '/^Subject: / { f = 1; next } f && /^ / { next } { f = 0; print }' "$1"
+}
+
+# series/fixes/: the first patches of the series, sent on their own, apply
+# to the base by themselves and are those of series/ (numbering aside).
+check_standalone_fixes() {
+	local index=$BUILD/fixes-check.index p main n=0 cover=$SERIES/fixes/0000-cover-letter.patch
+	[ -f "$cover" ] || { echo "no $cover: run make export"; return 1; }
+	rm -f "$index"
+	GIT_INDEX_FILE=$index git -C "$LINUX" read-tree base
+	for p in "$SERIES"/fixes/[0-9][0-9][0-9][0-9]-*.patch; do
+		[ "${p##*/}" = 0000-cover-letter.patch ] && continue
+		n=$((n + 1))
+		GIT_INDEX_FILE=$index git -C "$LINUX" apply --cached "$p" ||
+			{ echo "${p#"$TOP"/} does not apply to the base after the fixes before it"; return 1; }
+		main=$(series_patches | sed -n "${n}p")
+		cmp -s <(patch_without_subject "$p") <(patch_without_subject "$main") ||
+			{ echo "${p#"$TOP"/} differs from ${main#"$TOP"/}: run make export"; return 1; }
+		grep -qF "$(patch_subject "$p")" "$cover" ||
+			{ echo "$cover does not list ${p##*/}"; return 1; }
+	done
+	rm -f "$index"
+	echo "$n standalone fixes apply to the base on their own"
+	[ "$n" -gt 0 ]
+}
+
 # checkpatch --strict: nothing but UNKNOWN_COMMIT_ID (the Debian tree has
 # no history to look commit ids up in).
 checkpatch_one() {
@@ -263,6 +297,46 @@ check_static_analysis() {
 	return 1
 }
 
+# ---- documentation: nothing new compared with the base -----------------
+
+# docs_warnings SIDE: every warning of the documentation tools on what the
+# series touches, as "file: message" lines without line numbers: kernel-doc
+# -Wall on the touched sources, the ABI files validated, and Sphinx on the
+# touched Documentation/ directories (SPHINXDIRS). Each tool must run.
+docs_warnings() {
+	local side=$1 src f dirs out=$BUILD/docs-$1
+	[ "$side" = base ] && src=$BASE_TREE || src=$LINUX
+	for f in $(git -C "$LINUX" diff --name-only base..HEAD -- '*.c' '*.h' | grep -v '^tools/'); do
+		[ -f "$src/$f" ] || continue
+		(cd "$src" && scripts/kernel-doc -none -Wall "$f" 2>&1) ||
+			{ echo "kernel-doc failed on $f" >&2; return 1; }
+	done | sed -E 's/:[0-9]+:/:/' | sort -u
+	(cd "$src" && python3 tools/docs/get_abi.py -D Documentation/ABI validate 2>&1) ||
+		{ echo "ABI validation failed" >&2; return 1; }
+	dirs=$(git -C "$LINUX" diff --name-only base..HEAD -- Documentation/ |
+		grep -v '^Documentation/ABI/' | cut -d/ -f2 | sort -u | tr '\n' ' ')
+	[ -n "$dirs" ] || return 0
+	rm -rf "$out"
+	make -C "$src" O="$out" SPHINXDIRS="$dirs" htmldocs >"$LOGS/sphinx-$side.log" 2>&1 ||
+		{ tail -n 30 "$LOGS/sphinx-$side.log" >&2; echo "Sphinx failed on $dirs ($side)" >&2; return 1; }
+	grep -q 'build succeeded' "$LOGS/sphinx-$side.log" ||
+		{ echo "Sphinx did not finish on $dirs ($side)" >&2; return 1; }
+	grep -E 'WARNING|ERROR' "$LOGS/sphinx-$side.log" | sed -E 's#^([^ :]*/)?(linux|Documentation)/#\2/#; s/:[0-9]+:/:/' | sort -u
+}
+
+check_docs() {
+	local new
+	ensure_base_tree_checkout || return 1
+	docs_warnings base >"$LOGS/docs-warnings-base.txt" || return 1
+	docs_warnings series >"$LOGS/docs-warnings-series.txt" || return 1
+	echo "base: $(wc -l <"$LOGS/docs-warnings-base.txt") warnings, series: $(wc -l <"$LOGS/docs-warnings-series.txt")"
+	new=$(comm -13 "$LOGS/docs-warnings-base.txt" "$LOGS/docs-warnings-series.txt")
+	[ -z "$new" ] && return 0
+	echo "new documentation warnings (kernel-doc, ABI, Sphinx):"
+	echo "$new"
+	return 1
+}
+
 check_shellcheck() {
 	shellcheck -x --severity=warning "$TOP"/scripts/*.sh "$TOP"/.ci/run
 	shellcheck -s dash --severity=warning "$TOP"/tests/guest/init "$TOP"/tests/guest/*.sh
@@ -333,11 +407,13 @@ main() {
 	stage "test kernels and guests" check_guests
 	stage "builds with the IOMMU API, then PCI ATS, configured out" check_config_stubs
 	stage "static analysis against the base (sparse, W=1, coccinelle)" static_analysis
+	stage "documentation against the base (kernel-doc, ABI, Sphinx)" documentation
 	finish
 }
 
 series_gates() {
 	check_series_applies
+	gate series.standalone_fixes check_standalone_fixes || true
 	check_checkpatch
 	gate series.cover_letter check_cover_letter || true
 	gate tooling.shellcheck check_shellcheck || true
@@ -345,6 +421,10 @@ series_gates() {
 
 static_analysis() {
 	gate static_analysis check_static_analysis || true
+}
+
+documentation() {
+	gate docs.no_new_warnings check_docs || true
 }
 
 main "$@"

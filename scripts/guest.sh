@@ -89,7 +89,7 @@ build_x86_guest_programs() {
 # may add again after a device_del (scripts/host-agent.py).
 # shellcheck disable=SC2054 # QEMU options are comma-separated
 qemu_cmdline() {
-	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6 extra_disks=${7:-0} i dev
+	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6 extra_disks=${7:-0} i dev port
 	# Every ATS device: virtio with ATS, DMA through the IOMMU
 	# (iommu_platform), modern only, behind a PCIe root port.
 	local ats=ats=on,iommu_platform=on,disable-legacy=on
@@ -138,7 +138,10 @@ qemu_cmdline() {
 	QEMU_HOTPLUG=
 	for ((i = 0; i < extra_disks; i++)); do
 		dev="virtio-blk-pci,id=blk-x$i,bus=rpx$i,drive=x$i,serial=ktest-x$i,$ats"
-		QEMU_CMD+=(-device "pcie-root-port,id=rpx$i,bus=pcie.0,chassis=$((10 + i)),slot=$((10 + i)),addr=$(printf '%x.%d' $((16 + i / 8)) $((i % 8)))$([ $((i % 8)) -eq 0 ] && echo ,multifunction=on)"
+		port="pcie-root-port,id=rpx$i,bus=pcie.0,chassis=$((10 + i)),slot=$((10 + i))"
+		port+=",addr=$(printf '%x.%d' $((16 + i / 8)) $((i % 8)))"
+		[ $((i % 8)) -ne 0 ] || port+=",multifunction=on"
+		QEMU_CMD+=(-device "$port"
 			-blockdev "driver=file,filename=$DISK,node-name=x$i-file,read-only=on"
 			-blockdev "driver=raw,file=x$i-file,node-name=x$i,read-only=on"
 			-device "$dev")

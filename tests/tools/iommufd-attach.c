@@ -25,7 +25,7 @@
 /* The cdev of BDF: /sys/bus/pci/devices/BDF/vfio-dev/vfioN -> /dev/vfio/devices/vfioN */
 static int open_vfio_cdev(const char *bdf)
 {
-	char path[256];
+	char path[sizeof("/dev/vfio/devices/") + sizeof(((struct dirent *)0)->d_name)];
 	struct dirent *d;
 	DIR *dir;
 
