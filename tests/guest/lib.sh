@@ -243,6 +243,8 @@ fail_no_flr() {
 }
 
 # arm_atc_timeout DEV: the next device-TLB invalidation for DEV times out.
+# (disarm_atc_timeout then leaves the other attributes armed, for a tool that
+# names the device itself.)
 arm_atc_timeout() {
 	[ -d $FAIL_ATC ] || { echo "no $FAIL_ATC: CONFIG_FAIL_IOMMU_ATC_INV is off"; return 1; }
 	echo 100 >$FAIL_ATC/probability
@@ -253,6 +255,11 @@ arm_atc_timeout() {
 
 disarm_atc_timeout() {
 	echo >$FAIL_ATC/device
+}
+
+# quarantine_logged DEV: how many times the IOMMU core logged DEV quarantined.
+quarantine_logged() {
+	dmesg | grep -c "$(basename "$1"): ATC invalidation failed: DMA blocked until the device is reset"
 }
 
 # read_one_block DISK: one O_DIRECT read, so one DMA unmap, no I/O left.

@@ -391,10 +391,6 @@ reset_suite_for() {
 
 # --- Quarantine: an ATC invalidation that times out (injected) ---
 
-quarantine_logged() {
-	dmesg | grep -c "$(basename "$1"): ATC invalidation failed: DMA blocked until the device is reset"
-}
-
 # test_inject_atc_timeout DEV DISK: the next device-TLB invalidation for DEV
 # times out (fault injection), caused by one read from DISK; within a second
 # DEV is blocked, VT-d logged the timeout and the core the quarantine, each

@@ -15,8 +15,11 @@
 #                         (tests/tools/iommufd-attach) and sysfs resets
 #   dma                   quarantine cycles: an injected ATC invalidation
 #                         timeout, every other time a failed FLR, then an FLR
-#   mock                  two processes running the iommufd_reset kselftests
-#                         (two-device groups, overlapping episodes, reports)
+#   mock                  the iommufd_reset kselftests (two-device groups,
+#                         overlapping episodes, reports) and, at the same time,
+#                         the iommufd_mock_domain ones (attach, replace and
+#                         detach loops); not two iommufd_reset runs at once:
+#                         their shared-group devices would share one group
 
 DISK_MD5=$(cmdline_arg ktest.disk_md5)
 case "$(cmdline_arg ktest.stress)" in
@@ -76,12 +79,12 @@ attach_loop() {
 	done
 }
 
-# mock_loop NAME N: N runs of the iommufd_reset kselftests.
+# mock_loop NAME FIXTURE N: N runs of the kselftests of FIXTURE.
 mock_loop() {
 	n=0
-	while [ $n -lt "$2" ] && in_time; do
-		(cd /tmp && iommufd -f iommufd_reset) >"$W/$1.ksft" 2>&1 ||
-			{ failed "$1" "iommufd -f iommufd_reset failed: $(grep '^not ok' "$W/$1.ksft" | head -n 3)"; return; }
+	while [ $n -lt "$3" ] && in_time; do
+		(cd /tmp && iommufd -f "$2") >"$W/$1.ksft" 2>&1 ||
+			{ failed "$1" "iommufd -f $2 failed: $(grep '^not ok' "$W/$1.ksft" | head -n 3)"; return; }
 		n=$((n + 1))
 		count "$1" $n
 	done
@@ -144,6 +147,24 @@ test_attach_works() {
 attach ok 3 busy 0" ]
 }
 
+# test_attach_busy_while_quarantined DEV: DEV (bound to vfio-pci) attached
+# to an iommufd IOAS gets an ATC invalidation timeout (injected) when a page
+# is unmapped: the core quarantines it, and real attaches of it fail with
+# EBUSY until a reset succeeds; then they succeed again.
+test_attach_busy_while_quarantined() {
+	logged=$(quarantine_logged "$1")
+	# The tool names the device once it is attached
+	arm_atc_timeout "$1" && disarm_atc_timeout || return 1
+	out=$(iommufd-attach "$(basename "$1")" 4 inject 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -eq 0 ] || return 1
+	[ "$(quarantine_logged "$1")" -gt "$logged" ] || { echo "$(basename "$1") was not quarantined"; return 1; }
+	[ "$(echo "$out" | tail -n 1)" = "attach ok 1 busy 3" ] || return 1
+	echo 1 >"$1/reset" || { echo "the FLR of $(basename "$1") failed"; return 1; }
+	test_attach_works "$1"
+}
+
 # test_device_recovered DEV DISK: unblocked, ATS on, DMA right.
 test_device_recovered() {
 	[ "$(vtd_entries "$1")" != 0 ] || { echo "$(basename "$1") is blocked"; return 1; }
@@ -170,7 +191,8 @@ stress_main() {
 	done
 	run_test stress.net_to_vfio rebind "$net" vfio-pci
 	run_test stress.attach_before test_attach_works "$net"
-	diag "stress: $RESETS resets of fn0, fn1 and net each, $QUARANTINES quarantines of dma, $ATTACH_RUNS attach runs, $MOCK_RUNS mock runs x2, limit $LIMIT s"
+	run_test stress.attach_busy_while_quarantined test_attach_busy_while_quarantined "$net"
+	diag "stress: $RESETS resets of fn0, fn1 and net each, $QUARANTINES quarantines of dma, $ATTACH_RUNS attach runs, $MOCK_RUNS mock runs of each fixture, limit $LIMIT s"
 	t0=$(uptime_s)
 	read_loop reads.fn0 "$fn0_disk" >$W/reads.fn0.log 2>&1 &
 	read_loop reads.fn1 "$fn1_disk" >$W/reads.fn1.log 2>&1 &
@@ -185,9 +207,9 @@ stress_main() {
 	bounded="$bounded $!"
 	quarantine_loop quarantine.dma "$dma" "$dma_disk" $QUARANTINES >$W/quarantine.dma.log 2>&1 &
 	bounded="$bounded $!"
-	mock_loop mock.a $MOCK_RUNS >$W/mock.a.log 2>&1 &
+	mock_loop mock.reset iommufd_reset $MOCK_RUNS >$W/mock.reset.log 2>&1 &
 	bounded="$bounded $!"
-	mock_loop mock.b $MOCK_RUNS >$W/mock.b.log 2>&1 &
+	mock_loop mock.attach iommufd_mock_domain $MOCK_RUNS >$W/mock.attach.log 2>&1 &
 	bounded="$bounded $!"
 	# shellcheck disable=SC2086 # a list of pids
 	wait $bounded
@@ -199,14 +221,14 @@ stress_main() {
 	done
 	run_test stress.quarantine.dma test_worker quarantine.dma $QUARANTINES
 	run_test stress.attach.net test_worker attach.net $ATTACH_RUNS
-	run_test stress.mock.a test_worker mock.a $MOCK_RUNS
-	run_test stress.mock.b test_worker mock.b $MOCK_RUNS
+	run_test stress.mock.reset test_worker mock.reset $MOCK_RUNS
+	run_test stress.mock.attach test_worker mock.attach $MOCK_RUNS
 	run_test stress.reads.fn0 test_worker reads.fn0
 	run_test stress.reads.fn1 test_worker reads.fn1
 	attach_counts=$(cat $W/attach.net.count 2>/dev/null)
 	attached=$(echo "$attach_counts" | cut -d' ' -f2)
 	busy=$(echo "$attach_counts" | cut -d' ' -f3)
-	diag "stress: survived $((3 * RESETS)) sysfs resets, $(cat $W/quarantine.dma.count 2>/dev/null) quarantines (ATC timeout reports), $attached attaches ($busy EBUSY during resets), $((2 * MOCK_RUNS)) iommufd_reset kselftest runs"
+	diag "stress: survived $((3 * RESETS)) sysfs resets, $(cat $W/quarantine.dma.count 2>/dev/null) quarantines (ATC timeout reports), $attached attaches ($busy EBUSY during resets), $MOCK_RUNS runs each of the iommufd_reset and iommufd_mock_domain kselftests"
 	run_test stress.attach_after test_attach_works "$net"
 	run_test stress.net_back_to_virtio rebind "$net" virtio-pci
 	run_test stress.fn0_recovered test_device_recovered "$fn0" "$fn0_disk"
