@@ -193,6 +193,8 @@ stress_main() {
 	run_test stress.attach_before test_attach_works "$net"
 	run_test stress.attach_busy_while_quarantined test_attach_busy_while_quarantined "$net"
 	diag "stress: $RESETS resets of fn0, fn1 and net each, $QUARANTINES quarantines of dma, $ATTACH_RUNS attach runs, $MOCK_RUNS mock runs of each fixture, limit $LIMIT s"
+	# The hugepage variants of iommufd_mock_domain need reserved huge pages
+	echo 128 >/proc/sys/vm/nr_hugepages
 	t0=$(uptime_s)
 	read_loop reads.fn0 "$fn0_disk" >$W/reads.fn0.log 2>&1 &
 	read_loop reads.fn1 "$fn1_disk" >$W/reads.fn1.log 2>&1 &
@@ -215,6 +217,7 @@ stress_main() {
 	wait $bounded
 	touch $W/stop
 	wait
+	echo 0 >/proc/sys/vm/nr_hugepages
 	diag "stress: workers done in $(($(uptime_s) - t0)) s"
 	for w in resets.fn0 resets.fn1 resets.net; do
 		run_test "stress.$w" test_worker $w $RESETS
