@@ -6,12 +6,15 @@
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+# ocaml-nox: coccinelle's OCaml-scripted rules (make coccicheck) stop with
+# "No OCaml compiler found" without it. Sphinx and its theme: the
+# documentation gate.
 HOST_PACKAGES=(
 	build-essential flex bison bc libelf-dev libssl-dev cpio kmod rsync
 	xz-utils git ccache python3 perl gcc-aarch64-linux-gnu
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm
 	busybox-static coccinelle libcap-dev shellcheck python3-sphinx
-	python3-sphinx-rtd-theme python3-yaml
+	python3-sphinx-rtd-theme python3-yaml ocaml-nox
 )
 # The base: Debian's linux-source package for 7.3, from the suite that
 # carries it. Overridable, for rebasing onto another version.

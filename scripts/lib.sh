@@ -16,6 +16,11 @@ export CCACHE_DIR=${CCACHE_DIR:-$CACHE/ccache}
 # Kernel builds pass absolute paths (-I, -fmacro-prefix-map): relative to
 # the checkout they are the same in every clone, so the cache is shared.
 export CCACHE_BASEDIR=$TOP
+# The one path base_dir does not rewrite, inside -fmacro-prefix-map=SRC/=:
+# without this, a fresh clone misses ccache's direct mode everywhere and
+# preprocesses every file (5 minutes instead of 1 for a warm x86 build).
+# Leaving it out of the hash is safe: it maps the tree's own path away.
+export CCACHE_IGNOREOPTIONS='-fmacro-prefix-map=*'
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 JOBS=${JOBS:-$(($(nproc) + 1))}
 mkdir -p "$BUILD" "$LOGS" "$CACHE"

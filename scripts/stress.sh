@@ -13,7 +13,7 @@ set -euo pipefail
 . "$TOP/scripts/kernel.sh"
 . "$TOP/scripts/guest.sh"
 
-STRESS_LIMIT=${STRESS_LIMIT:-2400}
+STRESS_LIMIT=${STRESS_LIMIT:-3600}
 
 "$TOP/scripts/deps.sh" all
 "$TOP/scripts/tree.sh"

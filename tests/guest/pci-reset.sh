@@ -399,6 +399,7 @@ reset_suite_for() {
 test_inject_atc_timeout() {
 	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
 	logged=$(quarantine_logged "$1")
+	[ -e /tmp/uevent.pid ] && kill "$(cat /tmp/uevent.pid)" 2>/dev/null
 	rm -f /tmp/uevents
 	uevent sh -c 'env >>/tmp/uevents; echo >>/tmp/uevents' &
 	echo $! >/tmp/uevent.pid

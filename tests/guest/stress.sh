@@ -16,15 +16,18 @@
 #   dma                   quarantine cycles: an injected ATC invalidation
 #                         timeout, every other time a failed FLR, then an FLR
 #   mock                  the iommufd_reset kselftests (two-device groups,
-#                         overlapping episodes, reports) and, at the same time,
-#                         the iommufd_mock_domain ones (attach, replace and
-#                         detach loops); not two iommufd_reset runs at once:
-#                         their shared-group devices would share one group
+#                         overlapping episodes, reports) and, in the full
+#                         form, at the same time the iommufd_mock_domain ones
+#                         (attach, replace and detach loops); not two
+#                         iommufd_reset runs at once: their shared-group
+#                         devices would share one group
 
 DISK_MD5=$(cmdline_arg ktest.disk_md5)
+# The short form leaves out the iommufd_mock_domain kselftests: on the debug
+# kernel under TCG one run takes longer than the whole short form.
 case "$(cmdline_arg ktest.stress)" in
-full) RESETS=100 QUARANTINES=10 ATTACH_RUNS=50 MOCK_RUNS=4 UNPLUGS=6 LIMIT=1500 ;;
-*) RESETS=12 QUARANTINES=2 ATTACH_RUNS=10 MOCK_RUNS=1 UNPLUGS=2 LIMIT=400 ;;
+full) RESETS=40 QUARANTINES=8 ATTACH_RUNS=20 MOCK_RUNS=2 MOCK_FIXTURES="iommufd_reset iommufd_mock_domain" UNPLUGS=6 LIMIT=2400 ;;
+*) RESETS=4 QUARANTINES=2 ATTACH_RUNS=4 MOCK_RUNS=1 MOCK_FIXTURES=iommufd_reset UNPLUGS=2 LIMIT=400 ;;
 esac
 W=/tmp/stress
 rm -rf $W && mkdir -p $W
@@ -33,9 +36,13 @@ uptime_s() { cut -d. -f1 /proc/uptime; }
 DEADLINE=$(($(uptime_s) + LIMIT))
 in_time() { [ "$(uptime_s)" -lt $DEADLINE ]; }
 
-# Each worker writes its count to $W/NAME.count and, if it failed, why to
+# Each worker writes its count to $W/NAME.count (and the kernel log, so that
+# the console shows who makes progress) and, if it failed, why to
 # $W/NAME.failed; its output goes to $W/NAME.log.
-count() { echo "$2" >"$W/$1.count"; }
+count() {
+	echo "$2" >"$W/$1.count"
+	echo "ktest: stress: $1 $2" >/dev/kmsg
+}
 failed() {
 	echo "$2" >>"$W/$1.failed"
 	echo "$1: $2"
@@ -123,6 +130,51 @@ quarantine_loop() {
 	done
 }
 
+# alive PID: the process runs (a zombie is done).
+alive() {
+	[ -e "/proc/$1" ] && ! grep -q '^State:\s*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# kill_tree PID: SIGKILL PID and its descendants.
+kill_tree() {
+	for t in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f4 "$t/stat" 2>/dev/null)" = "$1" ] && kill_tree "$(basename "$t")"
+	done
+	kill -9 "$1" 2>/dev/null
+}
+
+# watchdog PIDS: if any of PIDS still runs 120 s after the deadline, record
+# what every sleeping task waits for in $W/stuck and kill those PIDS, so
+# that the suite reports them instead of hanging the guest.
+watchdog() {
+	while [ "$(uptime_s)" -lt $((DEADLINE + 120)) ]; do
+		left=
+		for p in $1; do
+			alive "$p" && left="$left $p"
+		done
+		[ -n "$left" ] || return 0
+		sleep 5
+	done
+	{
+		echo "still running 120 s after the limit:$left"
+		for t in /proc/[0-9]*; do
+			state=$(sed -n 's/^State:\s*//p' "$t/status" 2>/dev/null)
+			case "$state" in S*|D*) ;; *) continue ;; esac
+			echo "$(basename "$t") $state $(tr '\0' ' ' <"$t/cmdline" 2>/dev/null | cut -c1-60)"
+			sed 's/^/    /' "$t/stack" 2>/dev/null | head -n 12
+		done
+	} >$W/stuck 2>&1
+	for p in $left; do
+		kill_tree "$p"
+	done
+}
+
+test_no_worker_stuck() {
+	[ -e $W/stuck ] || return 0
+	cat $W/stuck
+	return 1
+}
+
 # test_worker NAME WANT: the worker did not fail and, if WANT is given,
 # counted WANT (the first number of its count).
 test_worker() {
@@ -192,12 +244,14 @@ stress_main() {
 	run_test stress.net_to_vfio rebind "$net" vfio-pci
 	run_test stress.attach_before test_attach_works "$net"
 	run_test stress.attach_busy_while_quarantined test_attach_busy_while_quarantined "$net"
-	diag "stress: $RESETS resets of fn0, fn1 and net each, $QUARANTINES quarantines of dma, $ATTACH_RUNS attach runs, $MOCK_RUNS mock runs of each fixture, limit $LIMIT s"
+	diag "stress: $RESETS resets of fn0, fn1 and net each, $QUARANTINES quarantines of dma, $ATTACH_RUNS attach runs, $MOCK_RUNS runs of $MOCK_FIXTURES, limit $LIMIT s"
 	# The hugepage variants of iommufd_mock_domain need reserved huge pages
 	echo 128 >/proc/sys/vm/nr_hugepages
 	t0=$(uptime_s)
 	read_loop reads.fn0 "$fn0_disk" >$W/reads.fn0.log 2>&1 &
+	readers=$!
 	read_loop reads.fn1 "$fn1_disk" >$W/reads.fn1.log 2>&1 &
+	readers="$readers $!"
 	# The bounded workers; the readers go on until they are done.
 	reset_loop resets.fn0 "$fn0" $RESETS >$W/resets.fn0.log 2>&1 &
 	bounded=$!
@@ -209,29 +263,40 @@ stress_main() {
 	bounded="$bounded $!"
 	quarantine_loop quarantine.dma "$dma" "$dma_disk" $QUARANTINES >$W/quarantine.dma.log 2>&1 &
 	bounded="$bounded $!"
-	mock_loop mock.reset iommufd_reset $MOCK_RUNS >$W/mock.reset.log 2>&1 &
-	bounded="$bounded $!"
-	mock_loop mock.attach iommufd_mock_domain $MOCK_RUNS >$W/mock.attach.log 2>&1 &
-	bounded="$bounded $!"
+	for f in $MOCK_FIXTURES; do
+		mock_loop "mock.$f" "$f" $MOCK_RUNS >"$W/mock.$f.log" 2>&1 &
+		bounded="$bounded $!"
+	done
+	watchdog "$bounded $readers" &
 	# shellcheck disable=SC2086 # a list of pids
 	wait $bounded
 	touch $W/stop
-	wait
+	# The readers end after their current read. One that cannot (a task
+	# stuck in the kernel survives SIGKILL) is reported, not waited for.
+	for p in $readers; do
+		while alive "$p" && [ "$(uptime_s)" -lt $((DEADLINE + 180)) ]; do
+			sleep 1
+		done
+		alive "$p" && echo "reader $p never ended" >>$W/stuck
+	done
+	[ -e $W/stuck ] || wait
 	echo 0 >/proc/sys/vm/nr_hugepages
 	diag "stress: workers done in $(($(uptime_s) - t0)) s"
+	run_test stress.no_worker_stuck test_no_worker_stuck
 	for w in resets.fn0 resets.fn1 resets.net; do
 		run_test "stress.$w" test_worker $w $RESETS
 	done
 	run_test stress.quarantine.dma test_worker quarantine.dma $QUARANTINES
 	run_test stress.attach.net test_worker attach.net $ATTACH_RUNS
-	run_test stress.mock.reset test_worker mock.reset $MOCK_RUNS
-	run_test stress.mock.attach test_worker mock.attach $MOCK_RUNS
+	for f in $MOCK_FIXTURES; do
+		run_test "stress.mock.$f" test_worker "mock.$f" $MOCK_RUNS
+	done
 	run_test stress.reads.fn0 test_worker reads.fn0
 	run_test stress.reads.fn1 test_worker reads.fn1
 	attach_counts=$(cat $W/attach.net.count 2>/dev/null)
 	attached=$(echo "$attach_counts" | cut -d' ' -f2)
 	busy=$(echo "$attach_counts" | cut -d' ' -f3)
-	diag "stress: survived $((3 * RESETS)) sysfs resets, $(cat $W/quarantine.dma.count 2>/dev/null) quarantines (ATC timeout reports), $attached attaches ($busy EBUSY during resets), $MOCK_RUNS runs each of the iommufd_reset and iommufd_mock_domain kselftests"
+	diag "stress: survived $((3 * RESETS)) sysfs resets, $(cat $W/quarantine.dma.count 2>/dev/null) quarantines (ATC timeout reports), $attached attaches ($busy EBUSY during resets), $MOCK_RUNS runs each of the $MOCK_FIXTURES kselftests"
 	run_test stress.attach_after test_attach_works "$net"
 	run_test stress.net_back_to_virtio rebind "$net" virtio-pci
 	run_test stress.fn0_recovered test_device_recovered "$fn0" "$fn0_disk"
