@@ -396,10 +396,17 @@ reset_suite_for() {
 # DEV is blocked, VT-d logged the timeout and the core the quarantine, each
 # once. Uevents are recorded from before the injection in /tmp/uevents, the
 # qi_submit trace in /tmp/quarantine-trace from then on.
+# stop_uevent_listener: the listener test_inject_atc_timeout started, if
+# any, goes (a child left running would outlive the suite).
+stop_uevent_listener() {
+	[ -e /tmp/uevent.pid ] && kill "$(cat /tmp/uevent.pid)" 2>/dev/null
+	rm -f /tmp/uevent.pid
+}
+
 test_inject_atc_timeout() {
 	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
 	logged=$(quarantine_logged "$1")
-	[ -e /tmp/uevent.pid ] && kill "$(cat /tmp/uevent.pid)" 2>/dev/null
+	stop_uevent_listener
 	rm -f /tmp/uevents
 	uevent sh -c 'env >>/tmp/uevents; echo >>/tmp/uevents' &
 	echo $! >/tmp/uevent.pid
@@ -436,7 +443,7 @@ test_quarantine_uevent() {
 		sleep 0.1
 		i=$((i + 1))
 	done
-	kill "$(cat /tmp/uevent.pid)" 2>/dev/null
+	stop_uevent_listener
 	awk -v p="DEVPATH=${path#/sys}" '
 		/^$/ { if (change && dev && reset) found = 1; change = dev = reset = 0; next }
 		$0 == "ACTION=change" { change = 1 }
@@ -569,6 +576,7 @@ warnings_before=$(kernel_warnings)
 # ktest.pci_reset=unplug: only the hot-unplug checks (x86-debug-unplug).
 if [ "$(cmdline_arg ktest.pci_reset)" = unplug ]; then
 	unplug_suite
+	stop_uevent_listener
 	run_test no_kernel_warning test_no_new_warning "$warnings_before"
 	return 0
 fi
@@ -589,4 +597,5 @@ run_test probe_does_not_block.dma test_probe_does_not_block "$(role_dev dma)" "$
 failed_reset_suite_for dma
 quarantine_suite_for fn0 fn1
 unplug_suite
+stop_uevent_listener
 run_test no_kernel_warning test_no_new_warning "$warnings_before"

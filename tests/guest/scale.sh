@@ -125,8 +125,10 @@ scale_suite() {
 	run_test scale.all_ats_dma_before test_all_ats_dma
 	diag "scale: $HALF victims (x0-x$((HALF - 1))), $((N - HALF)) bystanders, $RESETS resets per victim"
 	i=$HALF
+	bystanders=
 	while [ $i -lt "$N" ]; do
 		bystander $i &
+		bystanders="$bystanders $!"
 		i=$((i + 1))
 	done
 	i=0
@@ -139,7 +141,8 @@ scale_suite() {
 	# shellcheck disable=SC2086 # a list of pids
 	wait $victims
 	touch $W/stop
-	wait
+	# shellcheck disable=SC2086 # a list of pids
+	wait $bystanders
 	run_test scale.victims_quarantined test_victims_quarantined
 	run_test scale.bystanders_worked test_bystanders_worked
 	run_test scale.victims_recover test_victims_recover

@@ -51,7 +51,7 @@ failed() {
 # reset_loop NAME DEV N: N sysfs resets of DEV.
 reset_loop() {
 	n=0
-	while [ $n -lt "$3" ] && in_time; do
+	while [ $n -lt "$3" ] && [ ! -e $W/stop ] && in_time; do
 		echo 1 >"$2/reset" || { failed "$1" "reset $((n + 1)) of $(basename "$2") failed"; return; }
 		n=$((n + 1))
 		count "$1" $n
@@ -268,6 +268,7 @@ stress_main() {
 		bounded="$bounded $!"
 	done
 	watchdog "$bounded $readers" &
+	watchdog=$!
 	# shellcheck disable=SC2086 # a list of pids
 	wait $bounded
 	touch $W/stop
@@ -279,7 +280,11 @@ stress_main() {
 		done
 		alive "$p" && echo "reader $p never ended" >>$W/stuck
 	done
-	[ -e $W/stuck ] || wait
+	# Only our own workers: an earlier suite's leftover child (a uevent
+	# listener) would make a bare "wait" wait forever.
+	# shellcheck disable=SC2086 # a list of pids
+	[ -e $W/stuck ] || wait $readers
+	kill "$watchdog" 2>/dev/null
 	echo 0 >/proc/sys/vm/nr_hugepages
 	diag "stress: workers done in $(($(uptime_s) - t0)) s"
 	run_test stress.no_worker_stuck test_no_worker_stuck
@@ -343,14 +348,17 @@ stress_unplug() {
 	fn1_disk=$(disk_by_serial ktest-fn1)
 	diag "stress: $UNPLUGS unplug cycles of $(basename "$x0"), resets of fn0 and reads of fn1 meanwhile"
 	reset_loop resets.fn0 "$fn0" $((UNPLUGS * 20)) >$W/resets.fn0.log 2>&1 &
+	workers=$!
 	read_loop reads.fn1 "$fn1_disk" >$W/reads.fn1.log 2>&1 &
+	workers="$workers $!"
 	n=0
 	while [ $n -lt $UNPLUGS ] && in_time; do
 		n=$((n + 1))
 		run_test "stress.unplug.$n" unplug_cycle $n "$x0"
 	done
 	touch $W/stop
-	wait
+	# shellcheck disable=SC2086 # a list of pids
+	wait $workers
 	run_test stress.unplug.resets.fn0 test_worker resets.fn0
 	run_test stress.unplug.reads.fn1 test_worker reads.fn1
 	diag "stress: survived $n unplugs and $(cat $W/resets.fn0.count 2>/dev/null) resets meanwhile"
