@@ -46,7 +46,6 @@ def qmp_command(words, hotplug):
     return None
 
 
-
 def qmp_connect(path, deadline):
     while True:
         try:
@@ -75,6 +74,20 @@ def qmp(f, cmd):
             return msg
 
 
+def qmp_retrying_add(f, cmd, patience=20):
+    """qmp(), but a device_add whose ID QEMU still holds is tried again:
+    QEMU finishes a device_del only once the guest has powered the slot off,
+    which can come after the guest saw the device go."""
+    deadline = time.time() + patience
+    while True:
+        answer = qmp(f, cmd)
+        desc = answer.get("error", {}).get("desc", "")
+        if (cmd["execute"] != "device_add" or "Duplicate device ID" not in desc
+                or time.time() > deadline):
+            return answer
+        time.sleep(0.5)
+
+
 def main():
     results, sock, hotplug_file, logname = sys.argv[1:5]
     log = open(logname, "a", buffering=1)
@@ -100,7 +113,7 @@ def main():
                 log.write(f"refused request: {line}\n")
                 continue
             try:
-                answer = qmp(f, cmd)
+                answer = qmp_retrying_add(f, cmd)
             except (OSError, EOFError) as e:
                 log.write(f"{line}: {e}\n")
                 return 0

@@ -337,7 +337,7 @@ unplug_cycle() {
 	wait_gone "$2" 30 || { echo "$(basename "$2") still present 30 s after device_del"; disarm_atc_timeout; return 1; }
 	disarm_atc_timeout
 	host_request device_add blk-x0
-	disk=$(wait_disk ktest-x0 30) || { echo "ktest-x0 not back 30 s after device_add"; return 1; }
+	disk=$(wait_disk ktest-x0 60) || { echo "ktest-x0 not back 60 s after device_add"; return 1; }
 	test_device_recovered "$2" "$disk"
 }
 
