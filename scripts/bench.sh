@@ -40,8 +40,9 @@ bench_boot() {
 		tail -n 30 "$GUESTS/$name/results.ktap"
 		die "the $label boot of round $round failed: see build/bench/$name/"
 	fi
-	sed -n "s/^# bench: \([a-z_]*\) \([0-9.]*\)$/$round\t$label\t\1\t\2/p" \
-		"$GUESTS/$name/results.ktap" >>"$BENCH/samples.tsv"
+	# The console ends its lines with CR LF.
+	tr -d '\r' <"$GUESTS/$name/results.ktap" |
+		sed -n "s/^# bench: \([a-z_]*\) \([0-9.]*\)$/$round\t$label\t\1\t\2/p" >>"$BENCH/samples.tsv"
 }
 
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do

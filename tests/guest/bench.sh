@@ -22,15 +22,15 @@ sample() { diag "bench: $1 $2"; }
 test_dma_map_bench() {
 	[ "$(ats_enable "$1")" = 1 ] || { echo "ATS is off on $(basename "$1")"; return 1; }
 	[ "$(cat "$1/iommu_group/type")" = DMA ] || { echo "not a strict DMA domain: $(cat "$1/iommu_group/type")"; return 1; }
-	i=0
-	while [ $i -lt $DMA_BENCH_RUNS ]; do
+	run=0
+	while [ $run -lt $DMA_BENCH_RUNS ]; do
 		out=$(dma_map_benchmark -t 1 -s $DMA_BENCH_SECONDS -g 1) || { echo "$out"; return 1; }
 		map=$(echo "$out" | sed -n 's/^average map latency(us):\([0-9.]*\) .*/\1/p')
 		unmap=$(echo "$out" | sed -n 's/^average unmap latency(us):\([0-9.]*\) .*/\1/p')
 		[ -n "$map" ] && [ -n "$unmap" ] || { echo "cannot read: $out"; return 1; }
 		sample dma_map_us "$map"
 		sample dma_unmap_us "$unmap"
-		i=$((i + 1))
+		run=$((run + 1))
 	done
 }
 
@@ -52,12 +52,12 @@ test_bench_invalidates_devtlb() {
 
 # test_flr_time DEV: wall time of FLR_RUNS resets through sysfs, in ms.
 test_flr_time() {
-	i=0
-	while [ $i -lt $FLR_RUNS ]; do
+	run=0
+	while [ $run -lt $FLR_RUNS ]; do
 		ns=$(timed-reset "$1" | sed -n 's/^reset_ns //p')
 		[ -n "$ns" ] || return 1
 		sample flr_ms "$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e6 }')"
-		i=$((i + 1))
+		run=$((run + 1))
 	done
 }
 
@@ -74,8 +74,9 @@ log_time() {
 # after it.
 test_quarantine_time() {
 	bdf=$(basename "$1")
-	i=0
-	while [ $i -lt $QUARANTINE_RUNS ]; do
+	# Not "i": wait_vtd_blocked and the other helpers use it.
+	run=0
+	while [ $run -lt $QUARANTINE_RUNS ]; do
 		arm_atc_timeout "$1" || return 1
 		read_one_block "$2"
 		wait_vtd_blocked "$1" 20 || { echo "$bdf not blocked"; disarm_atc_timeout; return 1; }
@@ -88,7 +89,7 @@ test_quarantine_time() {
 		ns=$(timed-reset "$1" "/dev/$2" | sed -n 's/^reset_to_dma_ns //p')
 		[ -n "$ns" ] || { echo "recovery of $bdf failed"; return 1; }
 		sample recovery_ms "$(awk -v n="$ns" 'BEGIN { printf "%.3f", n / 1e6 }')"
-		i=$((i + 1))
+		run=$((run + 1))
 	done
 }
 

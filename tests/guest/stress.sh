@@ -351,17 +351,18 @@ stress_unplug() {
 	workers=$!
 	read_loop reads.fn1 "$fn1_disk" >$W/reads.fn1.log 2>&1 &
 	workers="$workers $!"
-	n=0
-	while [ $n -lt $UNPLUGS ] && in_time; do
-		n=$((n + 1))
-		run_test "stress.unplug.$n" unplug_cycle $n "$x0"
+	# Not "n": the helpers the cycles call use it.
+	cycles=0
+	while [ $cycles -lt $UNPLUGS ] && in_time; do
+		cycles=$((cycles + 1))
+		run_test "stress.unplug.$cycles" unplug_cycle $cycles "$x0"
 	done
 	touch $W/stop
 	# shellcheck disable=SC2086 # a list of pids
 	wait $workers
 	run_test stress.unplug.resets.fn0 test_worker resets.fn0
 	run_test stress.unplug.reads.fn1 test_worker reads.fn1
-	diag "stress: survived $n unplugs and $(cat $W/resets.fn0.count 2>/dev/null) resets meanwhile"
+	diag "stress: survived $cycles unplugs and $(cat $W/resets.fn0.count 2>/dev/null) resets meanwhile"
 }
 
 warnings_before=$(kernel_warnings)
