@@ -1,6 +1,8 @@
 # shellcheck shell=dash disable=SC2034 # constants used by the suites
 # Helpers for the guest test suites: KTAP output, kernel command line,
 # PCI config space, virtio and block devices, ftrace.
+# Helpers keep their counters local (busybox sh and dash have "local"):
+# the loops of the suites that call them use the same short names.
 
 RESULTS=/dev/hvc0
 if [ ! -c "$RESULTS" ]; then
@@ -29,6 +31,7 @@ diag() {
 
 # ktap ok|fail|skip NAME [REASON]
 ktap() {
+	local n
 	n=$(($(cat /tmp/ktap_n) + 1))
 	echo "$n" >/tmp/ktap_n
 	case "$1" in
@@ -62,6 +65,7 @@ cfg_dword() { echo $(($(cfg_word "$1" "$2") | ($(cfg_word "$1" $(($2 + 2))) << 1
 
 # ext_cap_offset DEV ID: offset of PCIe extended capability ID, or nothing.
 ext_cap_offset() {
+	local off n h
 	[ "$(stat -c %s "$1/config")" -gt 256 ] || return 0
 	off=256
 	n=0
@@ -161,6 +165,7 @@ qi_qw0() {
 # count_devtlb_inv DEV TRACE: device-TLB invalidations (with and without
 # PASID) for DEV's source ID that the qi_submit tracepoint recorded in TRACE.
 count_devtlb_inv() {
+	local sid n qw0
 	sid=$(bdf_sid "$(basename "$1")")
 	n=0
 	for qw0 in $(qi_qw0 dev_tlb_inv "$2"); do
@@ -204,6 +209,7 @@ host_request() {
 
 # wait_gone PATH SECONDS: wait for PATH to disappear.
 wait_gone() {
+	local i
 	i=0
 	while [ -e "$1" ] && [ $i -lt $(($2 * 10)) ]; do
 		sleep 0.1
@@ -270,6 +276,7 @@ read_one_block() {
 # wait_vtd_blocked DEV TENTHS: wait up to TENTHS tenths of a second for VT-d
 # to hold no translation entry for DEV.
 wait_vtd_blocked() {
+	local i
 	i=0
 	while [ "$(vtd_entries "$1")" != 0 ] && [ $i -lt "$2" ]; do
 		sleep 0.1
