@@ -6,7 +6,7 @@
 #   make stress   the long stress and scale runs on the debug kernel
 #   make tree     fetch the base and apply series/ in build/linux
 #   make export   write build/linux's commits back to series/
-#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats|x86-bench|x86-bench-base
+#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats|x86-bench|x86-bench-base|x86-bench-base-shifted
 .PHONY: demo check bench stress tree export kernel deps clean
 
 demo:
@@ -36,4 +36,4 @@ kernel: tree
 
 # Removes build products but keeps build/linux (it may hold unexported work).
 clean:
-	rm -rf build/kernel-* build/base/kernel-* build/analysis-* build/guests build/results build/kselftest* build/guest-programs build/bench build/logs
+	rm -rf build/kernel-* build/base/kernel-* build/base-shifted/kernel-* build/analysis-* build/guests build/results build/kselftest* build/guest-programs build/bench build/logs

@@ -345,7 +345,8 @@ check_static_analysis() {
 # ---- documentation: nothing new compared with the base -----------------
 
 # docs_warnings SIDE: every warning of the documentation tools on what the
-# series touches, as "file: message" lines without line numbers: kernel-doc
+# series touches, as "file: message" lines without line numbers (kernel-doc
+# writes "file:NNN message", older ones "file:NNN: message"): kernel-doc
 # -Wall on the touched sources, the ABI files validated, and Sphinx on the
 # touched Documentation/ directories (SPHINXDIRS). Each tool must run.
 docs_warnings() {
@@ -355,7 +356,7 @@ docs_warnings() {
 		[ -f "$src/$f" ] || continue
 		(cd "$src" && scripts/kernel-doc -none -Wall "$f" 2>&1) ||
 			{ echo "kernel-doc failed on $f" >&2; return 1; }
-	done | sed -E 's/:[0-9]+:/:/' | sort -u
+	done | sed -E 's/^((Warning: )?[^ ]+):[0-9]+:? /\1: /' | sort -u
 	(cd "$src" && python3 tools/docs/get_abi.py -D Documentation/ABI validate 2>&1) ||
 		{ echo "ABI validation failed" >&2; return 1; }
 	dirs=$(git -C "$LINUX" diff --name-only base..HEAD -- Documentation/ |

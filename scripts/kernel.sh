@@ -7,6 +7,8 @@
 #   x86-no-iommu-api, x86-no-pci-ats   build-only, for the config stubs
 #   x86-bench      x86 with the DMA map benchmark and no fault injection
 #   x86-bench-base the same config, built from the base (make bench)
+#   x86-bench-base-shifted  the same again, from the base with its text moved
+#                  (tests/bench/shift-text.patch): make bench's layout control
 # Fails when a symbol a fragment asks for did not survive olddefconfig.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -27,8 +29,8 @@ flavour_fragments() {
 	x86-no-iommu-api) echo "$(flavour_fragments x86) $c/no-iommu-api.config" ;;
 	x86-no-pci-ats) echo "$(flavour_fragments x86) $c/no-pci-ats.config" ;;
 	arm64) echo "$c/guest-common.config $c/arm64.config" ;;
-	x86-bench | x86-bench-base) echo "$(flavour_fragments x86) $c/bench.config" ;;
-	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats, x86-bench, x86-bench-base)" ;;
+	x86-bench | x86-bench-base | x86-bench-base-shifted) echo "$(flavour_fragments x86) $c/bench.config" ;;
+	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats, x86-bench, x86-bench-base, x86-bench-base-shifted)" ;;
 	esac
 }
 
@@ -48,10 +50,37 @@ ensure_base_tree_checkout() {
 	git -C "$BASE_TREE" checkout -q --detach base
 }
 
+# The base with its text moved, for make bench: under TCG the speed of a
+# path depends on where its code falls in pages, so a series that only
+# moves the code after it can look slower or faster. Booting the base
+# moved by about as much as the series moves it gives that effect its own
+# figure. Same relative layout as build/base.
+SHIFTED_BASE_TREE=$BUILD/base-shifted/linux
+SHIFT_TEXT_PATCH=$TOP/tests/bench/shift-text.patch
+
+ensure_shifted_base_checkout() {
+	local want
+	want=$(git -C "$LINUX" patch-id --stable <"$SHIFT_TEXT_PATCH" | cut -d' ' -f1)
+	if [ -d "$SHIFTED_BASE_TREE" ] &&
+		[ "$(git -C "$SHIFTED_BASE_TREE" rev-parse HEAD~1 2>/dev/null)" = "$(git -C "$LINUX" rev-parse "base^{commit}")" ] &&
+		[ "$(git -C "$SHIFTED_BASE_TREE" show HEAD | git patch-id --stable | cut -d' ' -f1)" = "$want" ]; then
+		return 0
+	fi
+	step "checking out the base with its text moved into ${SHIFTED_BASE_TREE#"$TOP"/}"
+	rm -rf "$SHIFTED_BASE_TREE"
+	git -C "$LINUX" worktree prune || return 1
+	mkdir -p "$(dirname "$SHIFTED_BASE_TREE")"
+	git -C "$LINUX" worktree add -q --detach "$SHIFTED_BASE_TREE" base || return 1
+	git -C "$SHIFTED_BASE_TREE" -c user.name=make-bench -c user.email=bench@localhost \
+		am -q "$SHIFT_TEXT_PATCH" ||
+		{ git -C "$SHIFTED_BASE_TREE" am --abort; echo "${SHIFT_TEXT_PATCH#"$TOP"/} does not apply to the base" >&2; return 1; }
+}
+
 # kernel_src FLAVOUR, kernel_out FLAVOUR: its source tree and build directory.
 kernel_src() {
 	case "$1" in
 	*-base) echo "$BASE_TREE" ;;
+	*-base-shifted) echo "$SHIFTED_BASE_TREE" ;;
 	*) echo "$LINUX" ;;
 	esac
 }
@@ -59,6 +88,7 @@ kernel_src() {
 kernel_out() {
 	case "$1" in
 	*-base) echo "$BUILD/base/kernel-$1" ;;
+	*-base-shifted) echo "$BUILD/base-shifted/kernel-$1" ;;
 	*) echo "$BUILD/kernel-$1" ;;
 	esac
 }
@@ -163,9 +193,10 @@ build() {
 	shift
 	[ $# -gt 0 ] || set -- "$(default_target "$flavour")"
 	require_tree
-	if [ "$(kernel_src "$flavour")" = "$BASE_TREE" ]; then
-		ensure_base_tree_checkout || die "cannot check out the base in $BASE_TREE"
-	fi
+	case "$(kernel_src "$flavour")" in
+	"$BASE_TREE") ensure_base_tree_checkout || die "cannot check out the base in $BASE_TREE" ;;
+	"$SHIFTED_BASE_TREE") ensure_shifted_base_checkout || die "cannot prepare $SHIFTED_BASE_TREE" ;;
+	esac
 	configure "$flavour"
 	log=$LOGS/build-$flavour.log
 	step "building kernel-$flavour ($*) from $(git -C "$(kernel_src "$flavour")" describe --always --tags HEAD); log: ${log#"$TOP"/}"
