@@ -3,7 +3,8 @@
 # Builds the same config (configs/bench.config: DMA map benchmark, no fault
 # injection) from the base and from the series, and boots them alternately,
 # BENCH_ROUNDS times base-a, series, base-b, base-shifted (the base with its
-# text moved, tests/bench/shift-text.patch), on the q35 + VT-d machine:
+# text moved, tests/bench/shift-text.patch), in an order that turns each
+# round, on the q35 + VT-d machine:
 #   dma_map_us, dma_unmap_us  the kernel's dma_map_benchmark on an ATS device,
 #                             strict invalidation (each unmap invalidates its
 #                             device TLB)
@@ -46,15 +47,20 @@ bench_boot() {
 	fi
 	# The console ends its lines with CR LF.
 	tr -d '\r' <"$GUESTS/$name/results.ktap" |
-		sed -n "s/^# bench: \([a-z_]*\) \([0-9.]*\)$/$round\t$label\t\1\t\2/p" >>"$BENCH/samples.tsv"
+		sed -n "s/^# bench: \([a-z_]*\) \([0-9.]*\)$/$round\t$label\t\1\t\2/p" >"$BENCH/$name.tsv"
+	[ -s "$BENCH/$name.tsv" ] || die "the $label boot of round $round gave no samples: see build/bench/$name/"
+	cat "$BENCH/$name.tsv" >>"$BENCH/samples.tsv"
 }
 
+# LABEL:FLAVOUR of the boots of a round that measure the fast path.
+FAST_PATH_BOOTS=(base-a:x86-bench-base series:x86-bench base-b:x86-bench-base base-shifted:x86-bench-base-shifted)
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
 	step "bench round $round of $BENCH_ROUNDS"
-	bench_boot "$round" base-a x86-bench-base fastpath 1
-	bench_boot "$round" series x86-bench fastpath 1
-	bench_boot "$round" base-b x86-bench-base fastpath 1
-	bench_boot "$round" base-shifted x86-bench-base-shifted fastpath 1
+	# The order turns each round, so that no kernel always boots first.
+	for ((i = 0; i < ${#FAST_PATH_BOOTS[@]}; i++)); do
+		boot=${FAST_PATH_BOOTS[(i + round - 1) % ${#FAST_PATH_BOOTS[@]}]}
+		bench_boot "$round" "${boot%%:*}" "${boot#*:}" fastpath 1
+	done
 	bench_boot "$round" series-fi x86 quarantine 0
 done
 python3 "$TOP/scripts/bench-report.py" "$BENCH/samples.tsv" | tee "$BENCH/table.txt"

@@ -350,15 +350,17 @@ check_static_analysis() {
 # -Wall on the touched sources, the ABI files validated, and Sphinx on the
 # touched Documentation/ directories (SPHINXDIRS). Each tool must run.
 docs_warnings() {
-	local side=$1 src f dirs out=$BUILD/docs-$1
+	local side=$1 src f dirs abi out=$BUILD/docs-$1
 	[ "$side" = base ] && src=$BASE_TREE || src=$LINUX
 	for f in $(git -C "$LINUX" diff --name-only base..HEAD -- '*.c' '*.h' | grep -v '^tools/'); do
 		[ -f "$src/$f" ] || continue
 		(cd "$src" && scripts/kernel-doc -none -Wall "$f" 2>&1) ||
 			{ echo "kernel-doc failed on $f" >&2; return 1; }
-	done | sed -E 's/^((Warning: )?[^ ]+):[0-9]+:? /\1: /' | sort -u
-	(cd "$src" && python3 tools/docs/get_abi.py -D Documentation/ABI validate 2>&1) ||
-		{ echo "ABI validation failed" >&2; return 1; }
+	done | sed -E 's/^(((Warning|Error|Info): )?[^ ]+):[0-9]+:? /\1: /' | sort -u
+	# Its messages name other ABI files with line numbers ("file:NNN").
+	abi=$(cd "$src" && python3 tools/docs/get_abi.py -D Documentation/ABI validate 2>&1) ||
+		{ echo "$abi" >&2; echo "ABI validation failed" >&2; return 1; }
+	[ -z "$abi" ] || echo "$abi" | sed -E 's/:[0-9]+([ ;,]|$)/\1/g' | sort -u
 	dirs=$(git -C "$LINUX" diff --name-only base..HEAD -- Documentation/ |
 		grep -v '^Documentation/ABI/' | cut -d/ -f2 | sort -u | tr '\n' ' ')
 	[ -n "$dirs" ] || return 0
@@ -387,7 +389,8 @@ check_docs() {
 	cached_base_side docs "$LOGS/docs-warnings-base.txt" docs_base_warnings || return 1
 	docs_warnings series >"$LOGS/docs-warnings-series.txt" || return 1
 	echo "base: $(wc -l <"$LOGS/docs-warnings-base.txt") warnings, series: $(wc -l <"$LOGS/docs-warnings-series.txt")"
-	new=$(comm -13 "$LOGS/docs-warnings-base.txt" "$LOGS/docs-warnings-series.txt")
+	# comm needs one sorted list: each tool's lines are sorted on their own.
+	new=$(comm -13 <(sort -u "$LOGS/docs-warnings-base.txt") <(sort -u "$LOGS/docs-warnings-series.txt"))
 	[ -z "$new" ] && return 0
 	echo "new documentation warnings (kernel-doc, ABI, Sphinx):"
 	echo "$new"

@@ -60,10 +60,13 @@ SHIFT_TEXT_PATCH=$TOP/tests/bench/shift-text.patch
 
 ensure_shifted_base_checkout() {
 	local want
+	[ -f "$SHIFT_TEXT_PATCH" ] || { echo "${SHIFT_TEXT_PATCH#"$TOP"/} is missing" >&2; return 1; }
 	want=$(git -C "$LINUX" patch-id --stable <"$SHIFT_TEXT_PATCH" | cut -d' ' -f1)
+	# Kept when it is the base plus exactly that patch, and nothing else.
 	if [ -d "$SHIFTED_BASE_TREE" ] &&
 		[ "$(git -C "$SHIFTED_BASE_TREE" rev-parse HEAD~1 2>/dev/null)" = "$(git -C "$LINUX" rev-parse "base^{commit}")" ] &&
-		[ "$(git -C "$SHIFTED_BASE_TREE" show HEAD | git patch-id --stable | cut -d' ' -f1)" = "$want" ]; then
+		[ "$(git -C "$SHIFTED_BASE_TREE" diff-tree -p --no-color --no-ext-diff HEAD | git patch-id --stable | cut -d' ' -f1)" = "$want" ] &&
+		git -C "$SHIFTED_BASE_TREE" diff --quiet HEAD; then
 		return 0
 	fi
 	step "checking out the base with its text moved into ${SHIFTED_BASE_TREE#"$TOP"/}"
@@ -71,9 +74,12 @@ ensure_shifted_base_checkout() {
 	git -C "$LINUX" worktree prune || return 1
 	mkdir -p "$(dirname "$SHIFTED_BASE_TREE")"
 	git -C "$LINUX" worktree add -q --detach "$SHIFTED_BASE_TREE" base || return 1
-	git -C "$SHIFTED_BASE_TREE" -c user.name=make-bench -c user.email=bench@localhost \
-		am -q "$SHIFT_TEXT_PATCH" ||
-		{ git -C "$SHIFTED_BASE_TREE" am --abort; echo "${SHIFT_TEXT_PATCH#"$TOP"/} does not apply to the base" >&2; return 1; }
+	if ! git -C "$SHIFTED_BASE_TREE" -c user.name=make-bench -c user.email=bench@localhost \
+		am -q "$SHIFT_TEXT_PATCH"; then
+		git -C "$SHIFTED_BASE_TREE" am --abort 2>/dev/null || true
+		echo "${SHIFT_TEXT_PATCH#"$TOP"/} does not apply to the base" >&2
+		return 1
+	fi
 }
 
 # kernel_src FLAVOUR, kernel_out FLAVOUR: its source tree and build directory.
