@@ -13,10 +13,10 @@
 #   quarantine_ms             VT-d logging an ATC timeout -> core logging the
 #                             device blocked
 #   recovery_ms               start of the FLR -> first read done after it
-# base-b against base-a is the noise of a boot; base-shifted against the base
-# is what moving the code alone changes under TCG. The noise floor is the
-# larger of the two. Raw samples, the table and every console stay in
-# build/bench/.
+# The spread of the base's own boots is the noise of a boot; base-shifted
+# against the base is what moving the code alone changes under TCG; the
+# noise floor is the larger of the two (scripts/bench-report.py). Raw
+# samples, the table and every console stay in build/bench/.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TOP/scripts/kernel.sh"
