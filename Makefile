@@ -4,10 +4,13 @@
 #   make check    every gate and test; ends with "N passed, N failed"
 #   make bench    the series against the base: DMA map/unmap, FLR, quarantine
 #   make stress   the long stress and scale runs on the debug kernel
+#   make guest NAME=x86-legacy [SUITES=pci-reset] [DRY_RUN=1]
+#                 build what one guest of tests/guests.tsv needs from
+#                 build/linux as it is, boot it once, print its results
 #   make tree     fetch the base and apply series/ in build/linux
 #   make export   write build/linux's commits back to series/
 #   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats|x86-bench|x86-bench-base|x86-bench-base-shifted
-.PHONY: demo check bench stress tree export kernel deps clean
+.PHONY: demo check bench stress guest tree export kernel deps clean
 
 demo:
 	@scripts/demo.sh
@@ -20,6 +23,9 @@ bench:
 
 stress:
 	@scripts/stress.sh
+
+guest:
+	@scripts/guest-run.sh "$(NAME)" "$(SUITES)"
 
 deps:
 	@scripts/deps.sh all

@@ -28,7 +28,8 @@ import sys
 
 FAST_PATH = [('dma_map_us', 'DMA map, us'), ('dma_unmap_us', 'DMA unmap (strict, device TLB), us'),
              ('flr_ms', 'FLR through sysfs, ms')]
-SERIES_ONLY = [('quarantine_ms', 'ATC timeout logged -> device blocked, ms'),
+SERIES_ONLY = [('fence_ms', 'ITE handled -> device fenced off, ms'),
+               ('quarantine_ms', 'ITE handled -> device blocked by the core, ms'),
                ('recovery_ms', 'FLR start -> DMA works again, ms')]
 FAST_PATH_KERNELS = ('base-a', 'base-b', 'series', 'base-shifted')
 

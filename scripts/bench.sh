@@ -10,8 +10,10 @@
 #                             device TLB)
 #   flr_ms                    wall time of an FLR through sysfs
 # and, each round, the test kernel (series with its fault injection):
-#   quarantine_ms             VT-d logging an ATC timeout -> core logging the
-#                             device blocked
+#   fence_ms                  VT-d handling an (injected) Invalidation
+#                             Time-out Error -> the device fenced off, inside
+#                             the invalidation that timed out
+#   quarantine_ms             the same -> core logging the device blocked
 #   recovery_ms               start of the FLR -> first read done after it
 # The spread of the base's own boots is the noise of a boot; base-shifted
 # against the base is what moving the code alone changes under TCG; the

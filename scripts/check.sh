@@ -404,49 +404,24 @@ check_shellcheck() {
 
 # ---- guests --------------------------------------------------------------
 
-# Boot limits (seconds): TCG is slow and KASAN slower; a hung guest is killed.
-GUEST_LIMIT=${GUEST_LIMIT:-600}
-# Each debug guest takes 3 to 9 minutes here (KASAN under TCG).
-DEBUG_GUEST_LIMIT=${DEBUG_GUEST_LIMIT:-900}
-
+# The guests of tests/guests.tsv, each once, on the kernels that built.
 check_guests() {
-	local ok_x86=1 ok_debug=1 ok_arm64=1
-	# A failed build leaves the previous image behind: boot only what built.
-	gate build.x86 "$TOP/scripts/kernel.sh" x86 || ok_x86=0
-	gate build.guest_programs build_x86_guest_programs || ok_x86=0
-	gate build.x86-debug "$TOP/scripts/kernel.sh" x86-debug || ok_debug=0
-	[ $ok_x86 = 1 ] || ok_debug=0
-	gate build.arm64 "$TOP/scripts/kernel.sh" arm64 || ok_arm64=0
-
-	if [ $ok_x86 = 1 ]; then
-		run_guest x86-legacy x86-legacy x86 pci-reset,iommufd "$GUEST_LIMIT"
-		run_guest x86-scalable x86-scalable x86 pci-reset "$GUEST_LIMIT"
-		# 16 more ATS devices (make stress runs it on the debug kernel)
-		run_guest x86-scale x86-legacy x86 scale "$GUEST_LIMIT" "ktest.stress=short" 16
-	else
-		record fail guests.x86 "no x86 kernel or kselftests: see the build failures above"
-	fi
-	if [ $ok_debug = 1 ]; then
-		# The iommufd kselftests of the series only (x86-legacy runs all).
-		run_guest x86-debug x86-legacy x86-debug debug,pci-reset,iommufd,leaks "$DEBUG_GUEST_LIMIT" \
-			"ktest.iommufd=series"
-		# The short stress (make stress runs the long one).
-		run_guest x86-debug-scalable x86-scalable x86-debug debug,pci-reset,stress,leaks \
-			"$DEBUG_GUEST_LIMIT" "ktest.stress=short"
-		# Hot-unplug on the debug kernel, lockdep proving off: 7.3.4's
-		# pciehp has a lockdep report of its own on every unplug. One more
-		# disk, for unplug and re-plug cycles.
-		run_guest x86-debug-unplug x86-legacy x86-debug debug,stress,pci-reset,leaks \
-			"$DEBUG_GUEST_LIMIT" "ktest.stress=short ktest.stress_part=unplug ktest.pci_reset=unplug lockdep.prove_locking=0" 1
-	else
-		record fail guests.x86-debug "no x86-debug kernel: see the build failure above"
-	fi
-	if [ $ok_arm64 = 1 ]; then
-		run_guest arm64 arm64 arm64 pci-reset "$GUEST_LIMIT"
-		echo arm-smmu-v3-kunit-test >"$GUESTS/arm64/expect-kunit"
-	else
-		record fail guests.arm64 "no arm64 kernel: see the build failure above"
-	fi
+	local name flavour built=" " programs=1
+	for flavour in $(guest_names | while read -r name; do guest_field "$name" 3; done | sort -u); do
+		gate "build.$flavour" "$TOP/scripts/kernel.sh" "$flavour" && built+="$flavour "
+	done
+	# The x86 guests run the kselftests and tools built against kernel-x86
+	gate build.guest_programs build_x86_guest_programs || programs=0
+	for name in $(guest_names); do
+		flavour=$(guest_field "$name" 3)
+		if [[ $built != *" $flavour "* ]]; then
+			record fail "guests.$name" "no kernel-$flavour: see its build failure above"
+		elif [ "$(machine_arch "$(guest_field "$name" 2)")" = x86_64 ] && [ $programs = 0 ]; then
+			record fail "guests.$name" "no x86 guest programs: see build.guest_programs above"
+		else
+			boot_guest "$name"
+		fi
+	done
 }
 
 # ---- main ----------------------------------------------------------------

@@ -14,6 +14,38 @@ machine_arch() {
 	esac
 }
 
+# The guests, as data: tests/guests.tsv, one line each (its header says
+# what the fields are).
+GUEST_TABLE=$TOP/tests/guests.tsv
+
+# guest_names: every guest of the table, in order.
+guest_names() {
+	awk -F'|' '!/^#/ && NF > 1 { gsub(/[ \t]/, "", $1); print $1 }' "$GUEST_TABLE"
+}
+
+# guest_field NAME N: field N (1: name, 2: machine, 3: kernel flavour,
+# 4: suites, 5: time limit, 6: extra disks, 7: kernel arguments, 8: KUnit
+# suites) of guest NAME, without surrounding blanks; fails for no such guest.
+guest_field() {
+	awk -F'|' -v name="$1" -v n="$2" '
+		!/^#/ && NF > 1 {
+			g = $1; gsub(/[ \t]/, "", g)
+			if (g != name) next
+			f = $n; gsub(/^[ \t]+|[ \t]+$/, "", f); print f; found = 1; exit
+		}
+		END { exit !found }' "$GUEST_TABLE"
+}
+
+# boot_guest NAME [SUITES]: boot guest NAME of the table once, with its own
+# suites or SUITES; its console and results land in build/guests/NAME/.
+boot_guest() {
+	local name=$1 suites=${2:-}
+	guest_field "$name" 1 >/dev/null || die "no guest '$name' in ${GUEST_TABLE#"$TOP"/}; the guests are: $(guest_names | tr '\n' ' ')"
+	run_guest "$name" "$(guest_field "$name" 2)" "$(guest_field "$name" 3)" \
+		"${suites:-$(guest_field "$name" 4)}" "${GUEST_LIMIT:-$(guest_field "$name" 5)}" \
+		"$(guest_field "$name" 7)" "$(guest_field "$name" 6)"
+}
+
 # The test disk: random data, so a DMA through a wrong translation cannot
 # read back the right checksum by chance. Read-only in the guest.
 DISK=$GUESTS/disk.img
@@ -93,6 +125,8 @@ qemu_cmdline() {
 	# Every ATS device: virtio with ATS, DMA through the IOMMU
 	# (iommu_platform), modern only, behind a PCIe root port.
 	local ats=ats=on,iommu_platform=on,disable-legacy=on
+	local net_no_ctrl_vq=ctrl_vq=off,ctrl_rx=off,ctrl_vlan=off,ctrl_rx_extra=off
+	net_no_ctrl_vq+=,ctrl_mac_addr=off,ctrl_guest_offloads=off,guest_announce=off,mq=off
 	local disk="file=$DISK,format=raw,readonly=on,if=none"
 	case "$machine" in
 	x86-legacy | x86-scalable)
@@ -119,7 +153,9 @@ qemu_cmdline() {
 		-qmp "unix:$qmp,server=on,wait=off"
 		-device pcie-root-port,id=rp1,bus=pcie.0,chassis=1,slot=1
 		-netdev user,id=net0,restrict=on
-		-device "virtio-net-pci,bus=rp1,netdev=net0,romfile=,$ats"
+		# No control queue: a driver waits for its answers forever, and a
+		# blocked device gives none (suite quarantine blocks this one).
+		-device "virtio-net-pci,bus=rp1,netdev=net0,romfile=,$ats,$net_no_ctrl_vq"
 		-device pcie-root-port,id=rp2,bus=pcie.0,chassis=2,slot=2
 		-drive "$disk,id=dma"
 		-device "virtio-blk-pci,id=blk-dma,bus=rp2,drive=dma,serial=ktest-dma,$ats"

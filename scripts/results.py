@@ -7,14 +7,18 @@ Sources, all under build/:
   guests/NAME/console.log    each guest's console: complete and clean
                              (one result per guest), and the KUnit
                              results printed at boot (arm64)
+The KUnit suites each guest must run at boot come from tests/guests.tsv.
+With --guest NAME, only that guest's results count (make guest).
 Prints the failures with their diagnostics, then the line
 "N passed, N failed, N skipped". Exits 1 if anything failed or nothing ran.
 """
+import argparse
 import os
 import re
 import sys
 
-BUILD = sys.argv[1] if len(sys.argv) > 1 else 'build'
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUEST_TABLE = os.path.join(TOP, 'tests', 'guests.tsv')
 # "ok 3 name", "ok 3 name # SKIP why", "not ok 3 name # exit 1": status,
 # name, directive (SKIP/TODO/XFAIL) and its text, or a plain comment.
 RESULT = re.compile(r'^(not )?ok \d+ ([^\s#]+)[^#]*?(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*)|#\s*(.*))?$')
@@ -130,13 +134,30 @@ def console_checks(res, name, path):
     return suites
 
 
+def expected_kunit(table=GUEST_TABLE):
+    """The KUnit suites each guest of the table must run: {name: [suite]}."""
+    expect = {}
+    for line in open(table):
+        fields = [f.strip() for f in line.split('|')]
+        if line.startswith('#') or len(fields) < 2:
+            continue
+        expect[fields[0]] = fields[7].split() if len(fields) > 7 else []
+    return expect
+
+
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('build', nargs='?', default='build')
+    parser.add_argument('--guest', help='count only the results of this guest')
+    args = parser.parse_args()
     res = Results()
-    host = os.path.join(BUILD, 'results', 'host.ktap')
-    if os.path.exists(host):
+    host = os.path.join(args.build, 'results', 'host.ktap')
+    if os.path.exists(host) and not args.guest:
         res.read_ktap(host, '')
-    guests = os.path.join(BUILD, 'guests')
-    for name in sorted(os.listdir(guests)) if os.path.isdir(guests) else []:
+    guests = os.path.join(args.build, 'guests')
+    kunit = expected_kunit()
+    names = sorted(os.listdir(guests)) if os.path.isdir(guests) else []
+    for name in [args.guest] if args.guest else names:
         d = os.path.join(guests, name)
         console = os.path.join(d, 'console.log')
         if not os.path.exists(console):
@@ -149,8 +170,7 @@ def main():
             res.add('fail', f'{name}.results_complete',
                     [f'# {seen} results for a plan of {plan}: the results channel lost lines'])
         suites = console_checks(res, name, console)
-        expect = os.path.join(d, 'expect-kunit')
-        for suite in open(expect).read().split() if os.path.exists(expect) else []:
+        for suite in kunit.get(name, []):
             cases, plan = suites.get(suite, [0, None])
             if not cases or cases != plan:
                 res.add('fail', f'{name}.kunit.{suite}',

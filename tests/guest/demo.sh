@@ -19,8 +19,9 @@ describe_call() {
 	pci_dev_reset_iommu_done*) echo "IOMMU core: reset done, the retained DMA domain is re-attached" ;;
 	intel_iommu_attach_device*) echo "  VT-d: DMA domain attached again: RESTORED" ;;
 	pci_enable_ats*) echo "  ATS enabled in the device again" ;;
-	intel_iommu_atc_timed_out*) echo "VT-d: Invalidation Time-out Error for the device's source ID: no more device-TLB invalidations to it" ;;
-	iommu_report_device_broken*) echo "  VT-d reports the device broken to the IOMMU core, which defers the blocking to a work item" ;;
+	intel_iommu_atc_timed_out*) echo "VT-d: Invalidation Time-out Error for the device's source ID, in the unmap: FENCE, its context entry loses the device-TLB permission, caches invalidated" ;;
+	pci_clear_ats_enable*) echo "  VT-d, still in the unmap: ATS Enable cleared at the device; from now on no device-TLB invalidation to it" ;;
+	iommu_report_device_broken*) echo "  VT-d reports the device broken to the IOMMU core, which blocks it later, from a work item" ;;
 	iommu_device_broken_work*) echo "IOMMU core, in process context: QUARANTINE, the device is moved to the blocking domain" ;;
 	intel_iommu_reset_device_done*) echo "  VT-d: reset_device_done, the device may use ATS again" ;;
 	*) echo "$1" ;;
@@ -51,7 +52,8 @@ say "$(dma_state)"
 # The function tracer is set up once per boot (tests/guest/lib.sh).
 ftrace_setup pcie_flr pci_dev_reset_iommu_prepare blocking_domain_attach_dev pci_disable_ats \
 	pci_dev_wait pci_dev_reset_iommu_done intel_iommu_attach_device pci_enable_ats \
-	intel_iommu_atc_timed_out iommu_report_device_broken iommu_device_broken_work \
+	intel_iommu_atc_timed_out pci_clear_ats_enable iommu_report_device_broken \
+	iommu_device_broken_work \
 	intel_iommu_reset_device_done
 
 # timeline: the calls recorded since ftrace_record, from the first one.
