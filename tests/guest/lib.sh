@@ -218,6 +218,18 @@ wait_gone() {
 	[ ! -e "$1" ]
 }
 
+# wait_exit PID SECONDS: wait for the background job PID to exit, at most
+# SECONDS; it is not waited for (nor killed) after that.
+wait_exit() {
+	local i
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$1" 2>/dev/null && wait "$1"
+}
+
 # uptime_ms: time since boot in milliseconds (10 ms resolution).
 uptime_ms() {
 	read -r up _ </proc/uptime
