@@ -1,7 +1,9 @@
 # Entry points. Everything happens in scripts/; logs go to build/logs.
 #   make demo     build the patched x86_64 kernel, boot the VT-d machine and
 #                 show what a reset does to an ATS device
-#   make check    every gate and test; ends with "N passed, N failed"
+#   make check [STAGES=gates,x86-legacy,...]
+#                 every gate and test (or the stages and guests named);
+#                 ends with "N passed, N failed, N skipped"
 #   make bench    the series against the base: DMA map/unmap, FLR, quarantine
 #   make stress   the long stress and scale runs on the debug kernel
 #   make guest NAME=x86-legacy [SUITES=pci-reset] [DRY_RUN=1]
@@ -9,14 +11,15 @@
 #                 build/linux as it is, boot it once, print its results
 #   make tree     fetch the base and apply series/ in build/linux
 #   make export   write build/linux's commits back to series/
-#   make kernel FLAVOUR=x86|x86-debug|arm64|x86-no-iommu-api|x86-no-pci-ats|x86-bench|x86-bench-base|x86-bench-base-shifted
+#   make kernel [FLAVOUR=x86]
+#                 one kernel of configs/flavours.tsv
 .PHONY: demo check bench stress guest tree export kernel deps clean
 
 demo:
 	@scripts/demo.sh
 
 check:
-	@scripts/check.sh
+	@STAGES="$(STAGES)" scripts/check.sh
 
 bench:
 	@scripts/bench.sh
@@ -25,7 +28,7 @@ stress:
 	@scripts/stress.sh
 
 guest:
-	@scripts/guest-run.sh "$(NAME)" "$(SUITES)"
+	@DRY_RUN="$(DRY_RUN)" scripts/guest-run.sh "$(NAME)" "$(SUITES)"
 
 deps:
 	@scripts/deps.sh all

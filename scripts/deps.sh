@@ -14,7 +14,7 @@ HOST_PACKAGES=(
 	xz-utils git ccache python3 perl gcc-aarch64-linux-gnu
 	binutils-aarch64-linux-gnu qemu-system-x86 qemu-system-arm
 	busybox-static coccinelle libcap-dev shellcheck python3-sphinx
-	python3-sphinx-rtd-theme python3-yaml ocaml-nox
+	python3-sphinx-rtd-theme python3-yaml ocaml-nox python3-pytest
 )
 # The base: Debian's linux-source package for 7.3, from the suite that
 # carries it. Overridable, for rebasing onto another version.

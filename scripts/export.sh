@@ -29,22 +29,7 @@ write_cover() {
 	kernel=$(make -s -C "$LINUX" kernelversion)
 	git -C "$LINUX" shortlog "$2" >"$tmp/shortlog"
 	git -C "$LINUX" diff --stat=72 "$2" >"$tmp/diffstat"
-	python3 - "$1" "$3" "$kernel" "$version" "$tmp/shortlog" "$tmp/diffstat" <<'PY'
-import re, sys
-cover, count, kernel, version, shortlog, diffstat = sys.argv[1:]
-marker = 'base-version:'
-try:
-    text = open(cover).read()
-except FileNotFoundError:
-    text = ('From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n'
-            'Subject: [PATCH 0/0] *** SUBJECT HERE ***\n\n*** BLURB HERE ***\n\n')
-head = text.split(marker)[0].rstrip('\n') + '\n\n'
-head = re.sub(r'^Subject: \[PATCH[^\]]*\]', f'Subject: [PATCH 0/{count}]', head, count=1, flags=re.M)
-tail = (f'{marker} Linux {kernel} as Debian ships it in linux-source '
-        f'{version}\n\n' + open(shortlog).read().rstrip('\n') + '\n\n' +
-        open(diffstat).read().rstrip('\n') + '\n-- \n')
-open(cover, 'w').write(head + tail)
-PY
+	python3 "$TOP/scripts/cover-letter.py" "$1" "$3" "$kernel" "$version" "$tmp/shortlog" "$tmp/diffstat"
 }
 
 require_tree

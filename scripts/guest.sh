@@ -20,20 +20,14 @@ GUEST_TABLE=$TOP/tests/guests.tsv
 
 # guest_names: every guest of the table, in order.
 guest_names() {
-	awk -F'|' '!/^#/ && NF > 1 { gsub(/[ \t]/, "", $1); print $1 }' "$GUEST_TABLE"
+	table_names "$GUEST_TABLE"
 }
 
 # guest_field NAME N: field N (1: name, 2: machine, 3: kernel flavour,
 # 4: suites, 5: time limit, 6: extra disks, 7: kernel arguments, 8: KUnit
-# suites) of guest NAME, without surrounding blanks; fails for no such guest.
+# suites) of guest NAME; fails for no such guest.
 guest_field() {
-	awk -F'|' -v name="$1" -v n="$2" '
-		!/^#/ && NF > 1 {
-			g = $1; gsub(/[ \t]/, "", g)
-			if (g != name) next
-			f = $n; gsub(/^[ \t]+|[ \t]+$/, "", f); print f; found = 1; exit
-		}
-		END { exit !found }' "$GUEST_TABLE"
+	table_field "$GUEST_TABLE" "$1" "$2"
 }
 
 # boot_guest NAME [SUITES]: boot guest NAME of the table once, with its own

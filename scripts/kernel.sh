@@ -1,37 +1,39 @@
 #!/usr/bin/env bash
-# kernel.sh FLAVOUR [TARGET...]: configure (from configs/) and build one
-# kernel flavour out of tree in build/kernel-FLAVOUR, with ccache.
-#   x86            x86_64 test guest (VT-d)
-#   x86-debug      the same with lockdep, KASAN, kmemleak, atomic-sleep checks
-#   arm64          arm64 test guest (SMMUv3), cross-compiled
-#   x86-no-iommu-api, x86-no-pci-ats   build-only, for the config stubs
-#   x86-bench      x86 with the DMA map benchmark and no fault injection
-#   x86-bench-base the same config, built from the base (make bench)
-#   x86-bench-base-shifted  the same again, from the base with its text moved
-#                  (tests/bench/shift-text.patch): make bench's layout control
-# Fails when a symbol a fragment asks for did not survive olddefconfig.
+# kernel.sh FLAVOUR [TARGET...]: configure and build one kernel flavour of
+# configs/flavours.tsv out of tree, in its build directory, with ccache.
+# Fails when a symbol a checked fragment asks for did not survive
+# olddefconfig.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+FLAVOUR_TABLE=$TOP/configs/flavours.tsv
+
+# flavour_field FLAVOUR N: field N (2: arch, 3: fragments, 4: checked
+# fragments, 5: source tree) of FLAVOUR in configs/flavours.tsv.
+flavour_field() {
+	table_field "$FLAVOUR_TABLE" "$1" "$2" ||
+		die "unknown kernel flavour '$1'; the flavours of ${FLAVOUR_TABLE#"$TOP"/}: $(table_names "$FLAVOUR_TABLE" | tr '\n' ' ')"
+}
+
 flavour_arch() {
-	case "$1" in
-	arm64*) echo arm64 ;;
-	*) echo x86_64 ;;
-	esac
+	flavour_field "$1" 2
+}
+
+# fragment_paths NAME...: the files of config fragments named as in the table.
+fragment_paths() {
+	local f
+	for f in "$@"; do
+		case "$f" in
+		*/*) echo "$LINUX/$f" ;;
+		*) echo "$TOP/configs/$f.config" ;;
+		esac
+	done
 }
 
 # Fragments, in merge order (a later one wins).
 flavour_fragments() {
-	local c=$TOP/configs
-	case "$1" in
-	x86) echo "$LINUX/kernel/configs/kvm_guest.config $c/guest-common.config $c/x86_64.config" ;;
-	x86-debug) echo "$(flavour_fragments x86) $c/debug.config" ;;
-	x86-no-iommu-api) echo "$(flavour_fragments x86) $c/no-iommu-api.config" ;;
-	x86-no-pci-ats) echo "$(flavour_fragments x86) $c/no-pci-ats.config" ;;
-	arm64) echo "$c/guest-common.config $c/arm64.config" ;;
-	x86-bench | x86-bench-base | x86-bench-base-shifted) echo "$(flavour_fragments x86) $c/bench.config" ;;
-	*) die "unknown kernel flavour '$1' (x86, x86-debug, arm64, x86-no-iommu-api, x86-no-pci-ats, x86-bench, x86-bench-base, x86-bench-base-shifted)" ;;
-	esac
+	# shellcheck disable=SC2046 # one fragment a word
+	fragment_paths $(flavour_field "$1" 3) | tr '\n' ' '
 }
 
 # The base, checked out next to build/linux as build/base/linux, and the
@@ -84,17 +86,17 @@ ensure_shifted_base_checkout() {
 
 # kernel_src FLAVOUR, kernel_out FLAVOUR: its source tree and build directory.
 kernel_src() {
-	case "$1" in
-	*-base) echo "$BASE_TREE" ;;
-	*-base-shifted) echo "$SHIFTED_BASE_TREE" ;;
+	case "$(flavour_field "$1" 5)" in
+	base) echo "$BASE_TREE" ;;
+	base-shifted) echo "$SHIFTED_BASE_TREE" ;;
 	*) echo "$LINUX" ;;
 	esac
 }
 
 kernel_out() {
-	case "$1" in
-	*-base) echo "$BUILD/base/kernel-$1" ;;
-	*-base-shifted) echo "$BUILD/base-shifted/kernel-$1" ;;
+	case "$(flavour_field "$1" 5)" in
+	base) echo "$BUILD/base/kernel-$1" ;;
+	base-shifted) echo "$BUILD/base-shifted/kernel-$1" ;;
 	*) echo "$BUILD/kernel-$1" ;;
 	esac
 }
@@ -129,64 +131,56 @@ kmake() {
 	make "${args[@]}" "$@"
 }
 
-# check_config FLAVOUR: every symbol our fragments (configs/) ask for has
-# its last requested value in .config. kvm_guest.config is upstream's and
-# asks for devices we do not use, so it is merged but not checked. The
-# build-only flavours check their own fragment: configuring the IOMMU or ATS
-# out drops much of what the guest fragments ask for.
+# check_config FLAVOUR: every symbol its checked fragments ask for has its
+# last requested value in .config (scripts/config-check.py). Not checked:
+# kvm_guest.config, upstream's, which asks for devices we do not use; and, for
+# the build-only flavours, the guest fragments, much of which configuring the
+# IOMMU or ATS out drops.
 check_config() {
-	local flavour=$1 out bad
-	out=$(kernel_out "$1")
-	# shellcheck disable=SC2046
-	local checked=$TOP/configs/
-	case "$flavour" in x86-no-*) checked=$TOP/configs/${flavour#x86-} ;; esac
+	local flavour=$1 bad
 	# shellcheck disable=SC2046 # one argument per fragment
-	bad=$(python3 - "$out/.config" "$checked" $(flavour_fragments "$flavour") <<'PY'
-import re, sys
-want = {}
-for frag in sys.argv[3:]:
-    if not frag.startswith(sys.argv[2]):
-        continue
-    for line in open(frag):
-        m = re.match(r'(CONFIG_\w+)=(.*)', line) or re.match(r'# (CONFIG_\w+) is not set', line)
-        if m:
-            want[m.group(1)] = m.group(2) if m.lastindex == 2 else 'n'
-have = {}
-for line in open(sys.argv[1]):
-    m = re.match(r'(CONFIG_\w+)=(.*)', line)
-    if m:
-        have[m.group(1)] = m.group(2)
-for sym, val in sorted(want.items()):
-    got = have.get(sym, 'n')
-    if got != val:
-        print(f'{sym}: asked for {val}, got {got}')
-PY
-)
+	bad=$(python3 "$TOP/scripts/config-check.py" "$(kernel_out "$flavour")/.config" \
+		$(fragment_paths $(flavour_field "$flavour" 4)))
 	[ -z "$bad" ] && return 0
 	echo "$bad"
 	return 1
 }
 
+# merge_fragments FLAVOUR BASE: merge FLAVOUR's fragments over the config
+# target BASE (tinyconfig, or olddefconfig to start from the .config there),
+# then olddefconfig.
+merge_fragments() {
+	local flavour=$1 out log=$LOGS/config-$1.log
+	out=$(kernel_out "$flavour")
+	mkdir -p "$out"
+	run_logged "$log" kmake "$flavour" "$2" || die "$2 failed for kernel-$flavour"
+	# shellcheck disable=SC2046 # one argument per fragment
+	run_logged "$log" "$LINUX/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" \
+		$(flavour_fragments "$flavour") || die "merge_config failed for kernel-$flavour"
+	run_logged "$log" kmake "$flavour" olddefconfig || die "olddefconfig failed for kernel-$flavour"
+}
+
+# configure FLAVOUR: a .config from its fragments, on tinyconfig, unless the
+# one there already has them all. A per-patch build (BISECT_BUILD=1) merges
+# them again at each patch, over the .config there: the tree's Kconfig
+# changes from one patch to the next, and a symbol a patch adds must be
+# compiled at that patch. It checks nothing: a symbol of a later patch is
+# not there yet.
 configure() {
-	local flavour=$1 out hash frags bad
+	local flavour=$1 out hash bad
 	out=$(kernel_out "$1")
-	frags=$(flavour_fragments "$flavour")
-	# shellcheck disable=SC2086
-	hash=$(cat $frags | sha256sum | cut -c1-16)
-	# A per-patch build (BISECT_BUILD=1) may drop symbols that later
-	# patches add: the next full build finds them missing and configures
-	# again. A per-patch build checks nothing, for the same reason.
+	# shellcheck disable=SC2046 # one argument per fragment
+	hash=$(cat $(flavour_fragments "$flavour") | sha256sum | cut -c1-16)
+	if [ -n "${BISECT_BUILD:-}" ] && [ -f "$out/.config" ]; then
+		merge_fragments "$flavour" olddefconfig
+		return 0
+	fi
 	if [ -f "$out/.config" ] && [ "$(cat "$out/.fragments" 2>/dev/null)" = "$hash" ] &&
-		{ [ -n "${BISECT_BUILD:-}" ] || check_config "$flavour" >/dev/null; }; then
+		check_config "$flavour" >/dev/null; then
 		return 0
 	fi
 	step "configuring kernel-$flavour"
-	mkdir -p "$out"
-	run_logged "$LOGS/config-$flavour.log" kmake "$flavour" tinyconfig || die "tinyconfig failed"
-	# shellcheck disable=SC2086
-	run_logged "$LOGS/config-$flavour.log" "$LINUX/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" $frags ||
-		die "merge_config failed"
-	run_logged "$LOGS/config-$flavour.log" kmake "$flavour" olddefconfig || die "olddefconfig failed"
+	merge_fragments "$flavour" tinyconfig
 	if [ -z "${BISECT_BUILD:-}" ] && ! bad=$(check_config "$flavour"); then
 		die "kernel-$flavour: config symbols did not survive olddefconfig:
 $bad"

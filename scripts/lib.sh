@@ -77,3 +77,23 @@ series_hash() {
 record_series_state() {
 	echo "$(series_hash) $(git -C "$LINUX" rev-parse HEAD)" >"$SERIES_STATE"
 }
+
+# The tables of the tooling (configs/flavours.tsv, tests/guests.tsv): one
+# line each, fields separated by "|", "#" starts a comment line.
+
+# table_names FILE: the names (first fields) of FILE's lines, in order.
+table_names() {
+	awk -F'|' '!/^#/ && NF > 1 { gsub(/[ \t]/, "", $1); print $1 }' "$1"
+}
+
+# table_field FILE NAME N: field N of line NAME of FILE, without surrounding
+# blanks; fails if FILE has no such line.
+table_field() {
+	awk -F'|' -v name="$2" -v n="$3" '
+		!/^#/ && NF > 1 {
+			g = $1; gsub(/[ \t]/, "", g)
+			if (g != name) next
+			f = $n; gsub(/^[ \t]+|[ \t]+$/, "", f); print f; found = 1; exit
+		}
+		END { exit !found }' "$1"
+}

@@ -8,8 +8,10 @@ Sources, all under build/:
                              (one result per guest), and the KUnit
                              results printed at boot (arm64)
 The KUnit suites each guest must run at boot come from tests/guests.tsv.
-With --guest NAME, only that guest's results count (make guest).
-Prints the failures with their diagnostics, then the line
+With --guest NAME, only that guest's results count (make guest); with
+--subset WHAT, the verdict line says that only WHAT ran (make check STAGES=).
+Prints the failures with their diagnostics, the time of each stage of
+make check (results/stage-times.tsv), then the line
 "N passed, N failed, N skipped". Exits 1 if anything failed or nothing ran.
 """
 import argparse
@@ -149,6 +151,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('build', nargs='?', default='build')
     parser.add_argument('--guest', help='count only the results of this guest')
+    parser.add_argument('--subset', help='what ran, when not everything did')
     args = parser.parse_args()
     res = Results()
     host = os.path.join(args.build, 'results', 'host.ktap')
@@ -179,12 +182,18 @@ def main():
         print(f'FAILED: {name}')
         for l in diag:
             print(f'    {l}')
+    times = os.path.join(args.build, 'results', 'stage-times.tsv')
+    if os.path.exists(times) and not args.guest:
+        print('time per stage:')
+        for line in open(times):
+            stage, seconds = line.rstrip('\n').split('\t')
+            print(f'  {int(seconds) // 60:3d} min {int(seconds) % 60:2d} s  {stage}')
     total = res.passed + res.failed
-    skipped = f', {res.skipped} skipped' if res.skipped else ''
-    print(f'{res.passed} passed, {res.failed} failed{skipped}')
+    subset = f' (subset: {args.subset})' if args.subset else ''
+    print(f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped{subset}')
     # Nothing may print after this line: CI reads it as the verdict.
-    sys.exit(1 if res.failed or total == 0 else 0)
+    return 1 if res.failed or total == 0 else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

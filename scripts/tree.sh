@@ -26,16 +26,7 @@ create_base_tree() {
 	mv "$tmp"/linux-source-* "$tmp/linux"
 	# Debian's top-level .gitignore ends with a block that ignores every
 	# top-level entry: cut it, or git sees no files at all.
-	python3 - "$tmp/linux/.gitignore" <<'PY'
-import sys
-p = sys.argv[1]
-s = open(p).read()
-marker = '# Debian packaging: ignore everything at the top level'
-i = s.find(marker)
-if i >= 0:
-    i = s.rfind('\n#\n', 0, i) + 1 if s.rfind('\n#\n', 0, i) >= 0 else i
-    open(p, 'w').write(s[:i].rstrip('\n') + '\n')
-PY
+	python3 "$TOP/scripts/gitignore-strip.py" "$tmp/linux/.gitignore"
 	step "committing the base tree (git add of ~96k files)"
 	(
 		cd "$tmp/linux"

@@ -1,0 +1,167 @@
+"""Tests of scripts/results.py, the verdict of make check and make guest.
+
+Each test builds a small build/ directory (host results, guests' KTAP and
+consoles) and runs results.py on it, as make check does. Run by make check
+(tooling.results_py_tests) with Debian's python3 -m pytest.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RESULTS = os.environ.get('RESULTS_PY', os.path.join(TOP, 'scripts', 'results.py'))
+
+CLEAN_CONSOLE = textwrap.dedent('''\
+    [    0.000000] Linux version 7.3.4
+    [   10.000000] ktest: guest tests finished
+    [   10.100000] reboot: Power down
+    ''')
+
+
+class Build:
+    """A throwaway build/ directory."""
+
+    def __init__(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.path = self.tmp.name
+
+    def write(self, rel, text):
+        path = os.path.join(self.path, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+
+    def guest(self, name, ktap, console=CLEAN_CONSOLE):
+        self.write(f'guests/{name}/results.ktap', ktap)
+        self.write(f'guests/{name}/console.log', console)
+
+    def run(self, *args):
+        p = subprocess.run([sys.executable, RESULTS, self.path, *args],
+                           capture_output=True, text=True)
+        return p.returncode, p.stdout
+
+
+class ResultsTest(unittest.TestCase):
+    def setUp(self):
+        self.build = Build()
+        self.addCleanup(self.build.tmp.cleanup)
+
+    def verdict(self, *args):
+        rc, out = self.build.run(*args)
+        return rc, out, out.rstrip('\n').splitlines()[-1]
+
+    def test_all_passed(self):
+        self.build.write('results/host.ktap', 'ok 1 series.applies\nok 2 checkpatch.0001\n')
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\nok 2 flr # SKIP no FLR\n1..2\n')
+        rc, out, last = self.verdict()
+        self.assertEqual(rc, 0, out)
+        # host 2, guest 1 and its console checks (complete, clean)
+        self.assertEqual(last, '5 passed, 0 failed, 1 skipped')
+
+    def test_failure_is_listed_with_its_diagnostics(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\n# read 0 bytes\nnot ok 1 dma # exit 1\n1..1\n')
+        rc, out, last = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: x86-legacy.dma', out)
+        self.assertIn('# read 0 bytes', out)
+        self.assertTrue(last.startswith('2 passed, 1 failed'), last)
+
+    def test_results_lost_on_the_channel(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..2\n')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: x86-legacy.results_complete', out)
+
+    def test_guest_without_results(self):
+        self.build.guest('x86-legacy', '')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: x86-legacy.results', out)
+
+    def test_truncated_console(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n',
+                         console='[    1.0] Linux version 7.3.4\n')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: x86-legacy.console_complete', out)
+
+    def test_splat_in_console(self):
+        console = CLEAN_CONSOLE.replace(
+            '[   10.000000] ktest',
+            '[    5.0] WARNING: CPU: 0 PID: 1 at drivers/iommu/iommu.c:1 x\n[   10.000000] ktest')
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n', console=console)
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: x86-legacy.console_clean', out)
+
+    def test_kasan_banner_is_not_a_splat(self):
+        console = CLEAN_CONSOLE.replace(
+            '[   10.000000] ktest', '[    0.1] KernelAddressSanitizer initialized\n[   10.000000] ktest')
+        self.build.guest('x86-debug', 'KTAP version 1\nok 1 dma\n1..1\n', console=console)
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 0, out)
+
+    def kunit_console(self, cases, plan):
+        lines = ['[    1.0]     KTAP version 1', '[    1.0]     # Subtest: arm-smmu-v3-kunit-test',
+                 f'[    1.0]     1..{plan}']
+        lines += [f'[    1.1]     ok {i + 1} case_{i}' for i in range(cases)]
+        lines += ['[    1.2] ok 1 arm-smmu-v3-kunit-test']
+        return '\n'.join(lines) + '\n' + CLEAN_CONSOLE
+
+    def test_expected_kunit_suite_counted(self):
+        # tests/guests.tsv expects arm-smmu-v3-kunit-test on arm64
+        self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n', console=self.kunit_console(3, 3))
+        rc, out, last = self.verdict()
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(last, '6 passed, 0 failed, 0 skipped')
+
+    def test_expected_kunit_suite_missing(self):
+        self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: arm64.kunit.arm-smmu-v3-kunit-test', out)
+
+    def test_kunit_suite_short_of_its_plan(self):
+        self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n', console=self.kunit_console(2, 3))
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: arm64.kunit.arm-smmu-v3-kunit-test', out)
+
+    def test_one_guest(self):
+        self.build.write('results/host.ktap', 'not ok 1 series.applies\n')
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n')
+        self.build.guest('x86-scalable', 'KTAP version 1\nnot ok 1 dma\n1..1\n')
+        rc, out, last = self.verdict('--guest', 'x86-legacy')
+        self.assertEqual(rc, 0, out)
+        self.assertEqual(last, '3 passed, 0 failed, 0 skipped')
+
+    def test_subset_named_in_the_verdict(self):
+        self.build.write('results/host.ktap', 'ok 1 series.applies\n')
+        rc, _, last = self.verdict('--subset', 'gates')
+        self.assertEqual(rc, 0)
+        self.assertEqual(last, '1 passed, 0 failed, 0 skipped (subset: gates)')
+
+    def test_stage_times_before_the_verdict(self):
+        self.build.write('results/host.ktap', 'ok 1 series.applies\n')
+        self.build.write('results/stage-times.tsv', 'series gates\t44\nper-patch builds\t1805\n')
+        rc, out, last = self.verdict()
+        self.assertIn(' 30 min  5 s  per-patch builds', out)
+        self.assertEqual(last, '1 passed, 0 failed, 0 skipped')
+
+    def test_nothing_ran_fails(self):
+        rc, _, last = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertEqual(last, '0 passed, 0 failed, 0 skipped')
+
+    def test_unparsable_result_line(self):
+        self.build.write('results/host.ktap', 'ok 1 a\nok b c\n')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1)
+        self.assertIn('FAILED: unparsed', out)
+
+
+if __name__ == '__main__':
+    unittest.main()
