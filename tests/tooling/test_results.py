@@ -53,6 +53,12 @@ class ResultsTest(unittest.TestCase):
         rc, out = self.build.run(*args)
         return rc, out, out.rstrip('\n').splitlines()[-1]
 
+    def assert_fails(self, check):
+        """The verdict is a failure, and lists CHECK as failed."""
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1, out)
+        self.assertIn(f'FAILED: {check}', out)
+
     def test_all_passed(self):
         self.build.write('results/host.ktap', 'ok 1 series.applies\nok 2 checkpatch.0001\n')
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\nok 2 flr # SKIP no FLR\n1..2\n')
@@ -71,31 +77,23 @@ class ResultsTest(unittest.TestCase):
 
     def test_results_lost_on_the_channel(self):
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..2\n')
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: x86-legacy.results_complete', out)
+        self.assert_fails('x86-legacy.results_complete')
 
     def test_guest_without_results(self):
         self.build.guest('x86-legacy', '')
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: x86-legacy.results', out)
+        self.assert_fails('x86-legacy.results')
 
     def test_truncated_console(self):
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n',
                          console='[    1.0] Linux version 7.3.4\n')
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: x86-legacy.console_complete', out)
+        self.assert_fails('x86-legacy.console_complete')
 
     def test_splat_in_console(self):
         console = CLEAN_CONSOLE.replace(
             '[   10.000000] ktest',
             '[    5.0] WARNING: CPU: 0 PID: 1 at drivers/iommu/iommu.c:1 x\n[   10.000000] ktest')
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n', console=console)
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: x86-legacy.console_clean', out)
+        self.assert_fails('x86-legacy.console_clean')
 
     def test_kasan_banner_is_not_a_splat(self):
         console = CLEAN_CONSOLE.replace(
@@ -120,15 +118,11 @@ class ResultsTest(unittest.TestCase):
 
     def test_expected_kunit_suite_missing(self):
         self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n')
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: arm64.kunit.arm-smmu-v3-kunit-test', out)
+        self.assert_fails('arm64.kunit.arm-smmu-v3-kunit-test')
 
     def test_kunit_suite_short_of_its_plan(self):
         self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n', console=self.kunit_console(2, 3))
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: arm64.kunit.arm-smmu-v3-kunit-test', out)
+        self.assert_fails('arm64.kunit.arm-smmu-v3-kunit-test')
 
     def test_one_guest(self):
         self.build.write('results/host.ktap', 'not ok 1 series.applies\n')
@@ -158,9 +152,7 @@ class ResultsTest(unittest.TestCase):
 
     def test_unparsable_result_line(self):
         self.build.write('results/host.ktap', 'ok 1 a\nok b c\n')
-        rc, out, _ = self.verdict()
-        self.assertEqual(rc, 1)
-        self.assertIn('FAILED: unparsed', out)
+        self.assert_fails('unparsed')
 
 
 if __name__ == '__main__':
