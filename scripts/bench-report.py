@@ -1,100 +1,173 @@
 #!/usr/bin/env python3
-"""bench-report.py SAMPLES.tsv: the table of make bench.
+"""bench-report.py SAMPLES.tsv: the table of make bench, in markdown.
 
-SAMPLES.tsv has one sample a line: round, kernel (base-a, series, base-b,
-base-shifted, series-fi), metric, value. Each boot gives several samples of
-a metric; their median is the boot's figure. Under TCG the DMA figures of a
-whole boot are often 1.3 to 1.7 times those of another boot of the same
-kernel, so no single pair of boots is trusted. Per fast-path metric:
-  base, series    the median of the kernel's boots (base: base-a and
-                  base-b), with the range of its boots;
-  series/base     the ratio of those medians;
-  boot            the spread of the base's own boots: slowest / fastest - 1;
-  layout          |base-shifted / base - 1|, medians: the same code moved in
-                  memory (tests/bench/shift-text.patch), which TCG alone
-                  makes faster or slower;
-  noise floor     the larger of boot and layout;
-  fastest boots   series/base and base-shifted/base of each kernel's
-                  fastest boot, for the case where slow boots dominate.
-The series is "inside the noise" when series/base deviates from 1 by no
-more than the noise floor, else "slower" or "faster" than the noise allows;
-a floor over 10% is flagged: such a run cannot show a cost of a few
-percent. Every boot's figure is printed. For the series-only metrics:
+SAMPLES.tsv (scripts/bench.sh) starts with "# clock: ..." (how the guests
+kept time) and "# machines: ..." (the machines every fast-path metric must
+have been measured on), then a header and one sample a line: round,
+machine, kernel (base-a, base-b, base-shifted, series; series-fi for the
+test kernel), metric, value. A boot gives several samples of a metric;
+their median is the boot's figure, and the median of its boots' figures is
+the kernel's.
+
+Per fast-path metric and machine:
+  series/base   the ratio of figures, with a 95% confidence interval from a
+                two-level bootstrap (boots drawn with replacement, then
+                samples within each drawn boot): the sampling noise. Over
+                five boots it spans about the range of the boots' ratios;
+  floor         what the base shows against itself, which no interval
+                catches: base-b/base-a (boots alike?) and base-shifted/base
+                (the same code moved, tests/bench/shift-text.patch; under
+                the wall clock TCG alone makes that faster or slower), as
+                point ratios, and never less than one step of the
+                metric's resolution;
+  verdict       "series slower by X%" (or faster) when the whole interval
+                lies beyond the floor; "..., not beyond the floor" when it
+                excludes 1 but not the floor; else "no difference larger
+                than X%", X the interval's reach plus the floor, or "floor
+                too wide" / "too noisy to tell" when X would be over 10%.
+A kernel with fewer than MIN_BOOTS boots, or a machine and metric without
+samples, makes the report fail (exit 1). For the series-only metrics:
 median and range of all samples.
 """
 import collections
+import random
 import statistics
 import sys
 
-FAST_PATH = [('dma_map_us', 'DMA map, us'), ('dma_unmap_us', 'DMA unmap (strict, device TLB), us'),
-             ('flr_ms', 'FLR through sysfs, ms')]
-SERIES_ONLY = [('fence_ms', 'ITE handled -> device fenced off, ms'),
-               ('quarantine_ms', 'ITE handled -> device blocked by the core, ms'),
+FAST_PATH = [('dma_map_us', 'DMA map, us'), ('dma_unmap_us', 'DMA unmap (strict), us'),
+             ('qi_submit_us', "an unmap's qi_submit_sync() (traced), us"), ('flr_ms', 'FLR through sysfs, ms')]
+# The step of each metric as the guest prints it: dma_map_benchmark's 0.1 us,
+# function_graph's and the FLR's ns.
+RESOLUTION = {'dma_map_us': 0.1, 'dma_unmap_us': 0.1, 'qi_submit_us': 0.001, 'flr_ms': 0.000001}
+SERIES_ONLY = [('fence_ms', 'ITE handled -> device fenced, ms'),
+               ('quarantine_ms', 'ITE handled -> core blocked it, ms'),
                ('recovery_ms', 'FLR start -> DMA works again, ms')]
-FAST_PATH_KERNELS = ('base-a', 'base-b', 'series', 'base-shifted')
+MACHINE_TITLES = {'x86-legacy': 'VT-d', 'x86-legacy-cm': 'VT-d caching mode', 'x86-scalable': 'VT-d scalable'}
+KERNELS = ('base-a', 'base-b', 'base-shifted', 'series')
+MIN_BOOTS = 3
+BOOTSTRAP_DRAWS = 2000
+CONFIDENCE = 0.95
+TOO_WIDE = 0.10
+TARGET_FLOOR, TARGET_RATIO = 0.01, 1.01
+
+
+def read_samples(path):
+    """The clock lines, the machines, and {(machine, metric, kernel): {round: [values]}}."""
+    clock, machines = [], []
+    samples = collections.defaultdict(lambda: collections.defaultdict(list))
+    with open(path) as f:
+        for line in f:
+            if line.startswith('# clock:'):
+                clock.append(line[len('# clock:'):].strip())
+            elif line.startswith('# machines:'):
+                machines += line[len('# machines:'):].split()
+            elif line.strip() and not line.startswith(('#', 'round\t')):
+                rnd, machine, kernel, metric, value = line.rstrip('\n').split('\t')
+                samples[(machine, metric, kernel)][int(rnd)].append(float(value))
+    return clock, machines, samples
+
+
+def figure(boots):
+    """A kernel's figure: the median of its boots' medians."""
+    return statistics.median(statistics.median(b) for b in boots)
+
+
+def redraw(boots, rng):
+    """One bootstrap draw: boots with replacement, samples within each."""
+    return [[rng.choice(b) for _ in b] for b in (rng.choice(boots) for _ in boots)]
+
+
+def ratio_interval(num, den, rng):
+    """figure(num) / figure(den) and its bootstrap confidence interval."""
+    draws = sorted(figure(redraw(num, rng)) / figure(redraw(den, rng)) for _ in range(BOOTSTRAP_DRAWS))
+    cut = int(BOOTSTRAP_DRAWS * (1 - CONFIDENCE) / 2)
+    return figure(num) / figure(den), draws[cut], draws[-cut - 1]
+
+
+def reach(interval):
+    """How far from 1 an interval (ratio, low, high) reaches."""
+    return max(abs(interval[1] - 1), abs(interval[2] - 1))
+
+
+def verdict(series, floor):
+    """The verdict on series = (ratio, low, high) against the floor."""
+    ratio, low, high = series
+    ci = f'95% CI {low - 1:+.1%} to {high - 1:+.1%}'
+    if low > 1 + floor:
+        return f'series slower by {ratio - 1:.1%} ({ci})'
+    if high < 1 - floor:
+        return f'series faster by {1 - ratio:.1%} ({ci})'
+    if low > 1:
+        return f'series slower by {ratio - 1:.1%} ({ci}), not beyond the floor'
+    if high < 1:
+        return f'series faster by {1 - ratio:.1%} ({ci}), not beyond the floor'
+    if floor > TOO_WIDE:
+        return f'floor too wide (+-{floor:.1%}) to tell'
+    if reach(series) + floor > TOO_WIDE:
+        return f'too noisy to tell ({ci})'
+    return f'no difference larger than {reach(series) + floor:.1%}'
+
+
+def fmt(interval):
+    return f'{interval[0]:.4f} [{interval[1]:.4f}, {interval[2]:.4f}]'
+
+
+def fast_path_row(samples, machine, metric, title):
+    """(row, None, floor, ratio), or (None, what is wrong, None, None)."""
+    where = f'{title}, {MACHINE_TITLES.get(machine, machine)}'
+    boots = {k: list(samples.get((machine, metric, k), {}).values()) for k in KERNELS}
+    few = [f'{k} ({len(v)})' for k, v in boots.items() if len(v) < MIN_BOOTS]
+    if few:
+        return None, f'{where}: fewer than {MIN_BOOTS} boots from {", ".join(few)}', None, None
+    if min(min(min(b) for b in v) for v in boots.values()) <= 0:
+        return None, f'{where}: a sample of 0 or less', None, None
+    rng = random.Random(f'{machine}/{metric}')  # the same samples give the same row
+    base = boots['base-a'] + boots['base-b']
+    base_vs_base = ratio_interval(boots['base-b'], boots['base-a'], rng)
+    shifted = ratio_interval(boots['base-shifted'], base, rng)
+    series = ratio_interval(boots['series'], base, rng)
+    floor = max(abs(base_vs_base[0] - 1), abs(shifted[0] - 1), RESOLUTION[metric] / figure(base))
+    row = (f'| {title} | {MACHINE_TITLES.get(machine, machine)} | {figure(base):.4g} | {fmt(base_vs_base)}'
+           f' | {fmt(shifted)} | {floor:.2%} | {fmt(series)} | {verdict(series, floor)} |')
+    return row, None, floor, series[0]
 
 
 def main():
-    samples = collections.defaultdict(list)  # (metric, kernel, round) -> values
-    rounds = set()
-    with open(sys.argv[1]) as f:
-        next(f)
-        for line in f:
-            if not line.strip():
-                continue
-            rnd, kernel, metric, value = line.split('\t')
-            samples[(metric, kernel, int(rnd))].append(float(value))
-            rounds.add(int(rnd))
-    rounds = sorted(rounds)
-    if not rounds:
-        print('no samples')
-        return 1
-    med = statistics.median
-
-    print(f'{len(rounds)} rounds; each: base-a, series, base-b, base-shifted (same config, order turning), then the test kernel')
-    print('a boot\'s figure: the median of its samples; a kernel\'s: the median of its boots\' '
-          '(the DMA benchmark prints 0.1 us steps)')
+    clock, machines, samples = read_samples(sys.argv[1])
+    rounds = {r for v in samples.values() for r in v}
+    print(f'{len(rounds)} round{"s" if len(rounds) != 1 else ""}; clock: {"; ".join(clock) or "not recorded"}')
     print()
-    hdr = (f'{"metric":36} {"base: median [boots]":>24} {"series: median [boots]":>24} {"series/base":>11}'
-           f' {"boot":>6} {"layout":>6} {"noise floor":>11}  verdict')
-    print(hdr)
-    print('-' * len(hdr))
-    worst = 0
-    details = []
+    print('| metric | machine | base | base-b/base-a | shifted/base | floor | series/base | verdict |')
+    print('|---|---|---|---|---|---|---|---|')
+    problems, floors_met, ratios_met, rows = [], 0, 0, 0
+    if not machines:
+        problems.append('no "# machines:" line: which machines were measured?')
     for metric, title in FAST_PATH:
-        boots = {k: [med(samples[(metric, k, r)]) for r in rounds if samples.get((metric, k, r))]
-                 for k in FAST_PATH_KERNELS}
-        missing = [f'{k} round {r}' for k in FAST_PATH_KERNELS for r in rounds if not samples.get((metric, k, r))]
-        if missing or min(min(v) for v in boots.values()) <= 0:
-            print(f'{title:36} no usable samples: {", ".join(missing) or "a figure of 0"}')
-            worst = 1
-            continue
-        base = boots['base-a'] + boots['base-b']
-        ratio = med(boots['series']) / med(base)
-        boot = max(base) / min(base) - 1
-        layout = abs(med(boots['base-shifted']) / med(base) - 1)
-        floor = max(boot, layout)
-        verdict = ('inside the noise' if abs(ratio - 1) <= floor else
-                   'SLOWER than the noise' if ratio > 1 else 'faster than the noise')
-        if floor > 0.10:
-            verdict += ' (too noisy to show 10%)'
-        cell = lambda v: f'{med(v):.2f} [{min(v):.2f}-{max(v):.2f}]'
-        print(f'{title:36} {cell(base):>24} {cell(boots["series"]):>24} {ratio:11.3f}'
-              f' {boot:6.3f} {layout:6.3f} {"+-%.3f" % floor:>11}  {verdict}')
-        details.append(f'{metric}: fastest boots: series/base {min(boots["series"]) / min(base):.3f},'
-                       f' base-shifted/base {min(boots["base-shifted"]) / min(base):.3f}; boots: ' +
-                       '; '.join(f'{k} ' + ' '.join(f'{b:g}' for b in boots[k]) for k in FAST_PATH_KERNELS))
+        for machine in machines:
+            row, problem, floor, ratio = fast_path_row(samples, machine, metric, title)
+            if problem:
+                problems.append(problem)
+                continue
+            print(row)
+            rows += 1
+            floors_met += floor <= TARGET_FLOOR
+            ratios_met += ratio <= TARGET_RATIO
     print()
-    print('\n'.join(details))
+    print('ratios: figure [95% CI]; a figure: the median of the boots\' medians')
+    print(f'targets: floor <= {TARGET_FLOOR:.0%} on {floors_met} of {rows} rows,'
+          f' series/base <= {TARGET_RATIO} on {ratios_met} of {rows}')
     print()
     for metric, title in SERIES_ONLY:
-        values = [v for r in rounds for v in samples.get((metric, 'series-fi', r), [])]
+        values = [v for (m, x, k), by_round in samples.items() if x == metric and k == 'series-fi'
+                  for vs in by_round.values() for v in vs]
         if values:
-            print(f'{title:48} median {med(values):8.3f}  range {min(values):.3f}-{max(values):.3f}  ({len(values)} samples)')
+            print(f'- {title}: median {statistics.median(values):.4g}, range {min(values):.4g}-{max(values):.4g}'
+                  f' ({len(values)} samples)')
         else:
-            print(f'{title:48} no samples')
-            worst = 1
-    return worst
+            problems.append(f'{title}: no samples')
+    for problem in problems:
+        print(f'MISSING: {problem}')
+    return 1 if problems else 0
 
 
 if __name__ == '__main__':

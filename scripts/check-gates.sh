@@ -102,7 +102,8 @@ check_shellcheck() {
 	(cd "$TOP" && shellcheck -x -s dash --severity=warning tests/guest/init tests/guest/*.sh)
 }
 
-# The tooling's own tests (tests/tooling: results.py, the verdict), with
+# The tooling's own tests (tests/tooling: results.py, the verdict, and
+# bench-report.py, the benchmark's table), with
 # Debian's pytest: the interpreter deps.sh installs it for.
 check_tooling_tests() {
 	(cd "$TOP" && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/tooling)

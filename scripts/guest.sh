@@ -5,7 +5,8 @@
 GUESTS=$BUILD/guests
 
 # Machines: x86-legacy and x86-scalable (q35 with VT-d, legacy or scalable
-# mode), arm64 (virt with SMMUv3). All have the same PCIe devices.
+# mode), x86-legacy-cm (x86-legacy with VT-d's caching mode, for make
+# bench), arm64 (virt with SMMUv3). All have the same PCIe devices.
 machine_arch() {
 	case "$1" in
 	x86-*) echo x86_64 ;;
@@ -112,7 +113,9 @@ build_x86_guest_programs() {
 # qemu_cmdline MACHINE KERNEL INITRD RESULTS APPEND QMP [EXTRA_DISKS]: the
 # one place that builds a QEMU command line; fills the array QEMU_CMD, and
 # QEMU_HOTPLUG with the "ID PROPERTIES" lines of the devices the host agent
-# may add again after a device_del (scripts/host-agent.py).
+# may add again after a device_del (scripts/host-agent.py). With QEMU_ICOUNT
+# set (make bench), the guest has one CPU and its clock counts the
+# instructions it runs (QEMU's -icount QEMU_ICOUNT), not the host's time.
 # shellcheck disable=SC2054 # QEMU options are comma-separated
 qemu_cmdline() {
 	local machine=$1 kernel=$2 initrd=$3 results=$4 append=$5 qmp=$6 extra_disks=${7:-0} i dev port
@@ -123,9 +126,12 @@ qemu_cmdline() {
 	net_no_ctrl_vq+=,ctrl_mac_addr=off,ctrl_guest_offloads=off,guest_announce=off,mq=off
 	local disk="file=$DISK,format=raw,readonly=on,if=none"
 	case "$machine" in
-	x86-legacy | x86-scalable)
+	x86-legacy | x86-scalable | x86-legacy-cm)
 		local vtd=intel-iommu,intremap=on,device-iotlb=on
 		[ "$machine" = x86-scalable ] && vtd+=,x-scalable-mode=on
+		# Caching mode: a map invalidates too (the IOTLB may cache
+		# non-present entries), as under a hypervisor's vIOMMU.
+		[ "$machine" = x86-legacy-cm ] && vtd+=,caching-mode=on
 		# Native PCIe hotplug (pciehp) rather than QEMU's ACPI one
 		QEMU_CMD=(qemu-system-x86_64 -M q35,kernel-irqchip=split -cpu max
 			-global ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off
@@ -140,7 +146,15 @@ qemu_cmdline() {
 	esac
 	# Single-threaded TCG: ftrace patches kernel text, which races with
 	# multi-threaded TCG (seen as a spurious int3 Oops).
-	QEMU_CMD+=(-accel tcg,thread=single -smp 2 -m 2G -nographic -no-reboot
+	local cpus=2
+	if [ -n "${QEMU_ICOUNT:-}" ]; then
+		# One CPU: QEMU 7.2 with -icount and two stalls (seen: the DMA
+		# benchmark's fourth run never ends); and the clock then counts
+		# the instructions of the CPU that runs the measured code only.
+		QEMU_CMD+=(-icount "$QEMU_ICOUNT")
+		cpus=1
+	fi
+	QEMU_CMD+=(-accel tcg,thread=single -smp "$cpus" -m 2G -nographic -no-reboot
 		-kernel "$kernel" -initrd "$initrd"
 		-append "panic=-1 init=/init $append"
 		# The monitor, for the guest's requests (scripts/host-agent.py)

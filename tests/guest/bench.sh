@@ -3,7 +3,8 @@
 # sample; scripts/bench.sh boots the base and the series kernels alternately
 # and compares them. Only the steps are checked here, not the figures.
 #   ktest.bench=fastpath    the DMA map benchmark on an ATS device with strict
-#                           invalidation, and FLRs through sysfs
+#                           invalidation, the time of one invalidation
+#                           submission, and FLRs through sysfs
 #   ktest.bench=quarantine  (series kernel with fault injection) time from an
 #                           injected ATC timeout to the quarantine, and from
 #                           the recovering reset to DMA working again
@@ -50,7 +51,31 @@ test_bench_invalidates_devtlb() {
 	[ "$n" -gt 0 ]
 }
 
-# test_flr_time DEV: wall time of FLR_RUNS resets through sysfs, in ms.
+# test_qi_submit_profile DEV: where an unmap's cost is: the time of each
+# qi_submit_sync() called from cache_tag_flush_range(), the strict unmap's
+# invalidation (under caching mode a map calls it through
+# cache_tag_flush_range_np(), not counted), during 1 s of benchmark on DEV;
+# their median is the sample. The function_graph tracer's own cost is in
+# it, the same on every kernel; other devices' unmaps meanwhile too.
+test_qi_submit_profile() {
+	echo 0 >$TRACING/tracing_on
+	echo cache_tag_flush_range >$TRACING/set_ftrace_filter || return 1
+	echo qi_submit_sync >>$TRACING/set_ftrace_filter || return 1
+	echo function_graph >$TRACING/current_tracer
+	echo >$TRACING/trace
+	echo 1 >$TRACING/tracing_on
+	dma_map_benchmark -t 1 -s 1 -g 1 >/dev/null || { echo "dma_map_benchmark failed"; return 1; }
+	echo 0 >$TRACING/tracing_on
+	# Nested one level: "0) + 36.000 us   |    qi_submit_sync();"
+	us=$(sed -n 's/.* \([0-9][0-9]*\.[0-9]*\) us *|    qi_submit_sync();$/\1/p' $TRACING/trace |
+		sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }')
+	echo nop >$TRACING/current_tracer
+	echo >$TRACING/set_ftrace_filter
+	[ -n "$us" ] || { echo "no qi_submit_sync() under cache_tag_flush_range() in the trace"; return 1; }
+	sample qi_submit_us "$us"
+}
+
+# test_flr_time DEV: the time of FLR_RUNS resets through sysfs, in ms.
 test_flr_time() {
 	run=0
 	while [ $run -lt $FLR_RUNS ]; do
@@ -104,6 +129,7 @@ fastpath)
 	run_test bench.x0_to_dma_map_benchmark rebind "$x0" dma_map_benchmark
 	run_test bench.dma_map test_dma_map_bench "$x0"
 	run_test bench.invalidates_devtlb test_bench_invalidates_devtlb "$x0"
+	run_test bench.qi_submit_profile test_qi_submit_profile "$x0"
 	run_test bench.flr test_flr_time "$dma"
 	;;
 quarantine)
