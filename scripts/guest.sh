@@ -148,9 +148,9 @@ qemu_cmdline() {
 	# multi-threaded TCG (seen as a spurious int3 Oops).
 	local cpus=2
 	if [ -n "${QEMU_ICOUNT:-}" ]; then
-		# One CPU: QEMU 7.2 with -icount and two stalls (seen: the DMA
-		# benchmark's fourth run never ends); and the clock then counts
-		# the instructions of the CPU that runs the measured code only.
+		# One CPU: with -icount and -smp 2, QEMU 7.2 stalls (seen: the
+		# DMA benchmark's fourth run never ends); and the clock then
+		# counts only the instructions of the CPU that runs the code.
 		QEMU_CMD+=(-icount "$QEMU_ICOUNT")
 		cpus=1
 	fi
