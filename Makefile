@@ -5,7 +5,9 @@
 #                 every gate and test (or the stages and guests named);
 #                 ends with "N passed, N failed, N skipped"
 #   make bench    the series against the base: DMA map/unmap, FLR, quarantine
-#   make stress   the long stress and scale runs on the debug kernel
+#   make stress [PART=stress|stress-unplug|scale]
+#                 the long stress and scale runs on the debug kernel
+#   make figures  put the figures of the last make check into README.md
 #   make guest NAME=x86-legacy [SUITES=pci-reset] [DRY_RUN=1]
 #                 build what one guest of tests/guests.tsv needs from
 #                 build/linux as it is, boot it once, print its results
@@ -13,7 +15,7 @@
 #   make export   write build/linux's commits back to series/
 #   make kernel [FLAVOUR=x86]
 #                 one kernel of configs/flavours.tsv
-.PHONY: demo check bench stress guest tree export kernel deps clean
+.PHONY: demo check bench stress figures guest tree export kernel deps clean
 
 demo:
 	@scripts/demo.sh
@@ -25,7 +27,10 @@ bench:
 	@scripts/bench.sh
 
 stress:
-	@scripts/stress.sh
+	@PART="$(PART)" scripts/stress.sh
+
+figures:
+	@scripts/readme-figures.py
 
 guest:
 	@DRY_RUN="$(DRY_RUN)" scripts/guest-run.sh "$(NAME)" "$(SUITES)"

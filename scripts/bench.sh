@@ -60,6 +60,12 @@ build x86
 build x86-bench
 build x86-bench-base
 build x86-bench-base-shifted
+# The same configuration, so that only the code differs: a default or a
+# select the series added would show here.
+for flavour in x86-bench-base x86-bench-base-shifted; do
+	diff <(grep '^CONFIG_' "$(kernel_out x86-bench)/.config") <(grep '^CONFIG_' "$(kernel_out "$flavour")/.config") ||
+		die "kernel-x86-bench and kernel-$flavour differ in configuration (above): the comparison would not be fair"
+done
 build_x86_guest_programs || die "the guest programs did not build: see $LOGS/kselftest.log"
 rm -rf "$BENCH" && mkdir -p "$BENCH"
 {

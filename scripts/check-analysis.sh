@@ -42,11 +42,26 @@ analysis_make() {
 }
 
 # Warnings as "path: message", without line numbers or tree prefixes, so
-# that base and series can be compared line by line; each once (how often
-# a header's warning repeats depends on which files include it).
+# that base and series can be compared line by line.
 normalise_warnings() {
 	sed -nE 's#^(\.\./)*([^ :]*/)?linux/##; s#^([^: ]+):[0-9]+(:[0-9]+)?: (warning|error): (.*)#\1: \3: \4#p' |
-		sed -E 's/ \[-W[^]]*\]$//' | sort -u
+		sed -E 's/ \[-W[^]]*\]$//'
+}
+
+# count_warnings: warning lines on stdin as "warning<TAB>how many times".
+# Counted, not made unique: a second copy of a message the base already has
+# in the same file ("different address spaces", "set but not used") is new.
+# Both sides analyse the same files, so a header's warning repeats as often
+# in each.
+count_warnings() {
+	sort | uniq -c | sed -E 's/^ *([0-9]+) (.*)$/\2\t\1/'
+}
+
+# new_warnings BASE SERIES: the warnings SERIES (count_warnings' output) has
+# more often than BASE, with both counts.
+new_warnings() {
+	awk -F '\t' 'NR == FNR { base[$1] = $2; next }
+		$2 > base[$1] + 0 { printf "%s (base %d, series %d)\n", $1, base[$1], $2 }' "$1" "$2"
 }
 
 # analyse SIDE: sparse, W=1 and coccinelle over the analysed files. Each
@@ -93,7 +108,7 @@ analyse() {
 	echo "$cocci" | grep -E '^[^ ]+:[0-9]+' |
 		sed -E 's/^([^:]+):([0-9]+):[-0-9]*:? /\1:\2:0: warning: coccinelle: /' >>"$log" || true
 	rm -f "$log.one"
-	normalise_warnings <"$log" >"$LOGS/warnings-$side.txt"
+	normalise_warnings <"$log" | count_warnings >"$LOGS/warnings-$side.txt"
 }
 
 # base_results_key NAME: names what a base-side run of NAME depends on (the
@@ -106,7 +121,7 @@ base_results_key() {
 		cat "$LINUX/.git/base-version"
 		analysed_files
 		git -C "$LINUX" diff --name-only base..HEAD
-		cat "$BUILD/kernel-x86/.config" "$BUILD/kernel-arm64/.config" "$TOP/scripts/check.sh"
+		cat "$BUILD/kernel-x86/.config" "$BUILD/kernel-arm64/.config" "${BASH_SOURCE[0]}"
 		gcc --version | head -n 1
 		aarch64-linux-gnu-gcc --version | head -n 1
 		"$BUILD/sparse" --version
@@ -131,14 +146,19 @@ cached_base_side() {
 	cp "$output" "$kept"
 }
 
+# total_warnings FILE: how many warnings count_warnings' FILE holds.
+total_warnings() {
+	awk -F '\t' '{ n += $2 } END { print n + 0 }' "$1"
+}
+
 check_static_analysis() {
 	local new
 	ensure_base_tree_checkout || return 1
 	cached_base_side analysis "$LOGS/warnings-base.txt" analyse base || return 1
 	analyse series || return 1
-	new=$(comm -13 "$LOGS/warnings-base.txt" "$LOGS/warnings-series.txt")
+	new=$(new_warnings "$LOGS/warnings-base.txt" "$LOGS/warnings-series.txt")
 	echo "analysed: $(analysed_files | tr '\n' ' ')"
-	echo "base: $(wc -l <"$LOGS/warnings-base.txt") warnings, series: $(wc -l <"$LOGS/warnings-series.txt")"
+	echo "base: $(total_warnings "$LOGS/warnings-base.txt") warnings, series: $(total_warnings "$LOGS/warnings-series.txt")"
 	[ -z "$new" ] && return 0
 	echo "new warnings (sparse, W=1, coccinelle):"
 	echo "$new"
@@ -153,17 +173,19 @@ check_static_analysis() {
 # -Wall on the touched sources, the ABI files validated, and Sphinx on the
 # touched Documentation/ directories (SPHINXDIRS). Each tool must run.
 docs_warnings() {
-	local side=$1 src f dirs abi out=$BUILD/docs-$1
+	local side=$1 src f dirs abi out=$BUILD/docs-$1 kdoc
 	[ "$side" = base ] && src=$BASE_TREE || src=$LINUX
+	# Not a pipeline: a kernel-doc that fails must fail this function.
 	for f in $(git -C "$LINUX" diff --name-only base..HEAD -- '*.c' '*.h' | grep -v '^tools/'); do
 		[ -f "$src/$f" ] || continue
-		(cd "$src" && scripts/kernel-doc -none -Wall "$f" 2>&1) ||
-			{ echo "kernel-doc failed on $f" >&2; return 1; }
-	done | sed -E 's/^(((Warning|Error|Info): )?[^ ]+):[0-9]+:? /\1: /' | sort -u
+		kdoc=$(cd "$src" && scripts/kernel-doc -none -Wall "$f" 2>&1) ||
+			{ echo "$kdoc" | tail -n 20 >&2; echo "kernel-doc failed on $f ($side)" >&2; return 1; }
+		[ -z "$kdoc" ] || echo "$kdoc" | sed -E 's/^(((Warning|Error|Info): )?[^ ]+):[0-9]+:? /\1: /'
+	done
 	# Its messages name other ABI files with line numbers ("file:NNN").
 	abi=$(cd "$src" && python3 tools/docs/get_abi.py -D Documentation/ABI validate 2>&1) ||
 		{ echo "$abi" >&2; echo "ABI validation failed" >&2; return 1; }
-	[ -z "$abi" ] || echo "$abi" | sed -E 's/:[0-9]+([ ;,]|$)/\1/g' | sort -u
+	[ -z "$abi" ] || echo "$abi" | sed -E 's/:[0-9]+([ ;,]|$)/\1/g'
 	dirs=$(git -C "$LINUX" diff --name-only base..HEAD -- Documentation/ |
 		grep -v '^Documentation/ABI/' | cut -d/ -f2 | sort -u | tr '\n' ' ')
 	[ -n "$dirs" ] || return 0
@@ -179,21 +201,28 @@ docs_warnings() {
 	done
 	# Paths inside the messages too: relative to the tree, no line numbers.
 	grep -E 'WARNING|ERROR' "$LOGS/sphinx-$side.log" |
-		sed -E 's#[^ :;]*/linux/##g; s/:[0-9]+([:;]|$)/\1/g' | sort -u
+		sed -E 's#[^ :;]*/linux/##g; s/:[0-9]+([:;]|$)/\1/g'
+	return 0
+}
+
+# docs_counted_warnings SIDE: docs_warnings, counted (count_warnings).
+docs_counted_warnings() {
+	local lines
+	lines=$(docs_warnings "$1") || return 1
+	[ -z "$lines" ] || echo "$lines" | count_warnings
 }
 
 docs_base_warnings() {
-	docs_warnings base >"$LOGS/docs-warnings-base.txt"
+	docs_counted_warnings base >"$LOGS/docs-warnings-base.txt"
 }
 
 check_docs() {
 	local new
 	ensure_base_tree_checkout || return 1
 	cached_base_side docs "$LOGS/docs-warnings-base.txt" docs_base_warnings || return 1
-	docs_warnings series >"$LOGS/docs-warnings-series.txt" || return 1
-	echo "base: $(wc -l <"$LOGS/docs-warnings-base.txt") warnings, series: $(wc -l <"$LOGS/docs-warnings-series.txt")"
-	# comm needs one sorted list: each tool's lines are sorted on their own.
-	new=$(comm -13 <(sort -u "$LOGS/docs-warnings-base.txt") <(sort -u "$LOGS/docs-warnings-series.txt"))
+	docs_counted_warnings series >"$LOGS/docs-warnings-series.txt" || return 1
+	echo "base: $(total_warnings "$LOGS/docs-warnings-base.txt") warnings, series: $(total_warnings "$LOGS/docs-warnings-series.txt")"
+	new=$(new_warnings "$LOGS/docs-warnings-base.txt" "$LOGS/docs-warnings-series.txt")
 	[ -z "$new" ] && return 0
 	echo "new documentation warnings (kernel-doc, ABI, Sphinx):"
 	echo "$new"

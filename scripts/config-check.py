@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
-"""config-check.py CONFIG FRAGMENT...: the symbols that the fragments ask for
-(their last request, in merge order) and CONFIG does not have with that value,
-one "CONFIG_X: asked for V, got W" line each; nothing if all survived."""
+"""config-check.py [--defined-in TREE] CONFIG FRAGMENT...: the symbols that
+the fragments ask for (their last request, in merge order) and CONFIG does
+not have with that value, one "CONFIG_X: asked for V, got W" line each;
+nothing if all survived. With --defined-in, only the symbols that TREE's
+Kconfig files define count: a per-patch build checks, at each patch, what
+exists there (a symbol a later patch adds cannot be set yet)."""
+import argparse
+import os
 import re
-import sys
+
+KCONFIG_SYMBOL = re.compile(r'^\s*(?:menu)?config\s+(\w+)\s*$')
 
 
 def requested(fragments):
@@ -20,13 +26,35 @@ def requested(fragments):
     return want
 
 
+def defined_symbols(tree):
+    """Every CONFIG_ symbol a Kconfig file of TREE defines."""
+    symbols = set()
+    for root, dirs, files in os.walk(tree):
+        dirs[:] = [d for d in dirs if not d.startswith('.')]
+        for name in files:
+            if name.startswith('Kconfig'):
+                for line in open(os.path.join(root, name), errors='replace'):
+                    m = KCONFIG_SYMBOL.match(line)
+                    if m:
+                        symbols.add('CONFIG_' + m.group(1))
+    return symbols
+
+
 def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--defined-in', metavar='TREE')
+    parser.add_argument('config')
+    parser.add_argument('fragments', nargs='*')
+    args = parser.parse_args()
     have = {}
-    for line in open(sys.argv[1]):
+    for line in open(args.config):
         m = re.match(r'(CONFIG_\w+)=(.*)', line)
         if m:
             have[m.group(1)] = m.group(2)
-    for sym, val in sorted(requested(sys.argv[2:]).items()):
+    defined = defined_symbols(args.defined_in) if args.defined_in else None
+    for sym, val in sorted(requested(args.fragments).items()):
+        if defined is not None and sym not in defined:
+            continue
         got = have.get(sym, 'n')
         if got != val:
             print(f'{sym}: asked for {val}, got {got}')

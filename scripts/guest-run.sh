@@ -34,4 +34,4 @@ if [ "$(machine_arch "$(guest_field "$name" 2)")" = x86_64 ]; then
 	build_x86_guest_programs || die "the guest programs did not build: see $LOGS/kselftest.log"
 fi
 boot_guest "$name" "$suites"
-python3 "$TOP/scripts/results.py" "$BUILD" --guest "$name"
+python3 "$TOP/scripts/results.py" "$BUILD" --guest "$name" ${suites:+--some-suites}

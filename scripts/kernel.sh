@@ -135,11 +135,12 @@ kmake() {
 # last requested value in .config (scripts/config-check.py). Not checked:
 # kvm_guest.config, upstream's, which asks for devices we do not use; and, for
 # the build-only flavours, the guest fragments, much of which configuring the
-# IOMMU or ATS out drops.
+# IOMMU or ATS out drops. With a second argument, a source tree: only the
+# symbols its Kconfig defines.
 check_config() {
 	local flavour=$1 bad
 	# shellcheck disable=SC2046 # one argument per fragment
-	bad=$(python3 "$TOP/scripts/config-check.py" "$(kernel_out "$flavour")/.config" \
+	bad=$(python3 "$TOP/scripts/config-check.py" ${2:+--defined-in "$2"} "$(kernel_out "$flavour")/.config" \
 		$(fragment_paths $(flavour_field "$flavour" 4)))
 	[ -z "$bad" ] && return 0
 	echo "$bad"
@@ -164,8 +165,8 @@ merge_fragments() {
 # one there already has them all. A per-patch build (BISECT_BUILD=1) merges
 # them again at each patch, over the .config there: the tree's Kconfig
 # changes from one patch to the next, and a symbol a patch adds must be
-# compiled at that patch. It checks nothing: a symbol of a later patch is
-# not there yet.
+# compiled at that patch. It checks the symbols that exist at that patch
+# (one of a later patch is not there yet).
 configure() {
 	local flavour=$1 out hash bad
 	out=$(kernel_out "$1")
@@ -173,6 +174,9 @@ configure() {
 	hash=$(cat $(flavour_fragments "$flavour") | sha256sum | cut -c1-16)
 	if [ -n "${BISECT_BUILD:-}" ] && [ -f "$out/.config" ]; then
 		merge_fragments "$flavour" olddefconfig
+		bad=$(check_config "$flavour" "$(kernel_src "$flavour")") ||
+			die "kernel-$flavour: config symbols defined at this patch did not survive olddefconfig:
+$bad"
 		return 0
 	fi
 	if [ -f "$out/.config" ] && [ "$(cat "$out/.fragments" 2>/dev/null)" = "$hash" ] &&
@@ -181,7 +185,7 @@ configure() {
 	fi
 	step "configuring kernel-$flavour"
 	merge_fragments "$flavour" tinyconfig
-	if [ -z "${BISECT_BUILD:-}" ] && ! bad=$(check_config "$flavour"); then
+	if ! bad=$(check_config "$flavour" ${BISECT_BUILD:+"$(kernel_src "$flavour")"}); then
 		die "kernel-$flavour: config symbols did not survive olddefconfig:
 $bad"
 	fi

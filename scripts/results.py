@@ -7,9 +7,15 @@ Sources, all under build/:
   guests/NAME/console.log    each guest's console: complete and clean
                              (one result per guest), and the KUnit
                              results printed at boot (arm64)
-The KUnit suites each guest must run at boot come from tests/guests.tsv.
-With --guest NAME, only that guest's results count (make guest); with
---subset WHAT, the verdict line says that only WHAT ran (make check STAGES=).
+The KUnit suites each guest must run at boot come from tests/guests.tsv;
+a full run (no --guest, or a --subset that has guests) must have run every
+guest of that table. A skip counts as a skip only if tests/expected-skips.tsv
+lists it; an unexpected skip fails, and so does a listed test that ran or
+was not reported at all (the list is then out of date).
+With --guest NAME (repeatable), only those guests' results count (make
+guest, make stress; add
+--some-suites when only some of its suites ran); with --subset WHAT, the
+verdict line says that only WHAT ran (make check STAGES=).
 Prints the failures with their diagnostics, the time of each stage of
 make check (results/stage-times.tsv), then the line
 "N passed, N failed, N skipped". Exits 1 if anything failed or nothing ran.
@@ -21,6 +27,7 @@ import sys
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST_TABLE = os.path.join(TOP, 'tests', 'guests.tsv')
+EXPECTED_SKIPS = os.path.join(TOP, 'tests', 'expected-skips.tsv')
 # "ok 3 name", "ok 3 name # SKIP why", "not ok 3 name # exit 1": status,
 # name, directive (SKIP/TODO/XFAIL) and its text, or a plain comment.
 RESULT = re.compile(r'^(not )?ok \d+ ([^\s#]+)[^#]*?(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*)|#\s*(.*))?$')
@@ -48,11 +55,20 @@ FINISHED = 'ktest: guest tests finished'
 
 
 class Results:
-    def __init__(self):
+    """Counts of one run. EXPECTED_SKIPS: {(guest, test): why}, where guest
+    is 'host' for host.ktap and test is the name without the guest."""
+
+    def __init__(self, expected_skips):
         self.passed = self.failed = self.skipped = 0
         self.failures = []
+        self.expected_skips = expected_skips
+        self.reported = {}
+        # Counts per guest ('host' for host.ktap), for the figures table.
+        self.part = 'host'
+        self.by_part = {}
 
     def add(self, status, name, diag=()):
+        counts = self.by_part.setdefault(self.part, {'pass': 0, 'fail': 0, 'skip': 0})
         if status == 'pass':
             self.passed += 1
         elif status == 'skip':
@@ -60,8 +76,36 @@ class Results:
         else:
             self.failed += 1
             self.failures.append((name, list(diag)))
+            status = 'fail'
+        counts[status] += 1
 
-    def read_ktap(self, path, prefix):
+    def result(self, guest, test, status, diag=(), skip_text=''):
+        """One reported result; a skip is checked against the list."""
+        name = test if guest == 'host' else f'{guest}.{test}'
+        self.reported[(guest, test)] = status
+        if status != 'skip':
+            self.add(status, name, diag)
+        elif (guest, test) in self.expected_skips:
+            self.add('skip', name)
+            print(f'  skipped: {name}: {skip_text}')
+        else:
+            self.add('fail', name, [
+                f'# skipped ({skip_text}), and {os.path.basename(EXPECTED_SKIPS)} does not expect it;',
+                f'# if this machine cannot run it, add the line "{guest} | {test} | why"'])
+
+    def check_expected_skips(self, guest, whole):
+        """Every listed skip of GUEST was reported as a skip (WHOLE: all of
+        its suites ran, so a listed test not reported at all is stale)."""
+        for (g, test), why in sorted(self.expected_skips.items()):
+            status = self.reported.get((g, test))
+            if g != guest or status == 'skip' or (status is None and not whole):
+                continue
+            what = 'was not reported' if status is None else f'ran ({status})'
+            self.add('fail', f'{guest}.expected_skip.{test}',
+                     [f'# listed in {os.path.basename(EXPECTED_SKIPS)} ("{why}") but {what}:',
+                      f'#   remove the line "{guest} | {test} | ..."'])
+
+    def read_ktap(self, path, guest):
         """Count the results of a KTAP file; its plan must match them."""
         diag, seen, plan = [], 0, None
         for line in open(path, errors='replace'):
@@ -72,20 +116,23 @@ class Results:
                 continue
             if not m:
                 if LOOKS_LIKE_RESULT.match(line):
-                    self.add('fail', f'{prefix}unparsed', [f'# cannot parse result line: {line}'])
+                    self.result(guest, 'unparsed', 'fail', [f'# cannot parse result line: {line}'])
                 elif line.startswith('#'):
                     diag = (diag + [line])[-40:]
                 continue
             seen += 1
-            name = prefix + m.group(2)
+            test = m.group(2)
             directive, text, comment = m.group(3), m.group(4), m.group(5)
             if m.group(1):
-                self.add('fail', name, diag + ([f'# {comment}'] if comment else []))
+                self.result(guest, test, 'fail', diag + ([f'# {comment}'] if comment else []))
             elif directive == 'SKIP':
-                self.add('skip', name)
-                print(f'  skipped: {name}: {text}')
+                self.result(guest, test, 'skip', skip_text=text)
+            elif directive:
+                # Nothing here marks a result TODO or XFAIL: such a line
+                # would be a pass that tests nothing.
+                self.result(guest, test, 'fail', [f'# "# {directive}" is not a result this project uses'])
             else:
-                self.add('pass', name)
+                self.result(guest, test, 'pass')
             diag = []
         return seen, plan
 
@@ -129,8 +176,9 @@ def console_checks(res, name, path):
         depth = len(m.group(1).expandtabs(8))
         if depth == 4 and suite:
             suites[suite][0] += 1
-            res.add('fail' if m.group(2) else ('skip' if '# SKIP' in raw else 'pass'),
-                    f'{name}.kunit.{suite}.{m.group(3)}')
+            res.result(name, f'kunit.{suite}.{m.group(3)}',
+                       'fail' if m.group(2) else ('skip' if '# SKIP' in raw else 'pass'),
+                       skip_text=raw.partition('# SKIP')[2].strip())
         elif depth == 0 and m.group(2):
             res.add('fail', f'{name}.kunit.{m.group(3)}', ['# KUnit suite failed'])
     return suites
@@ -147,26 +195,85 @@ def expected_kunit(table=GUEST_TABLE):
     return expect
 
 
+def read_expected_skips(path):
+    """{(guest, test): why} from PATH: "guest | test | why" lines."""
+    expected = {}
+    if not os.path.exists(path):
+        sys.exit(f'{path}: missing; it lists the tests each guest may skip (tests/expected-skips.tsv)')
+    for n, line in enumerate(open(path), 1):
+        if not line.strip() or line.startswith('#'):
+            continue
+        fields = [f.strip() for f in line.split('|', 2)]
+        if len(fields) != 3 or not all(fields):
+            sys.exit(f'{path}:{n}: expected "guest | test | why", found: {line.rstrip()}')
+        if (fields[0], fields[1]) in expected:
+            sys.exit(f'{path}:{n}: {fields[0]} | {fields[1]} is listed twice')
+        expected[(fields[0], fields[1])] = fields[2]
+    return expected
+
+
+def minutes(seconds):
+    return f'{int(seconds) // 60} min {int(seconds) % 60} s'
+
+
+def figures(res, verdict, stages, guests):
+    """The run's figures in markdown: the verdict, the time of each stage,
+    and each guest's counts with what its stress and scale suites survived
+    (their "# stress: survived" and "# scale: N resets" lines)."""
+    total = sum(int(s) for _, s in stages)
+    out = [f'**{verdict}**' + (f' in {minutes(total)}.' if stages else '.'), '']
+    if stages:
+        out += ['| stage | time |', '|---|---|']
+        out += [f'| {stage} | {minutes(seconds)} |' for stage, seconds in stages]
+        out.append('')
+    out += ['| where | passed | failed | skipped | survived |', '|---|---|---|---|---|']
+    for part, counts in res.by_part.items():
+        ktap = os.path.join(guests, part, 'results.ktap')
+        survived = []
+        if os.path.exists(ktap):
+            survived = [re.sub(r'^# (stress: survived|scale:) ', '', line.strip())
+                        for line in open(ktap, errors='replace')
+                        if re.match(r'# (stress: survived|scale: \d+ resets)', line)]
+        out.append(f"| {part} | {counts['pass']} | {counts['fail']} | {counts['skip']} | {'; '.join(survived)} |")
+    return '\n'.join(out) + '\n'
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('build', nargs='?', default='build')
-    parser.add_argument('--guest', help='count only the results of this guest')
+    parser.add_argument('--guest', action='append',
+                        help='count only the results of this guest (repeatable)')
+    parser.add_argument('--some-suites', action='store_true',
+                        help='with --guest: only some of its suites ran')
     parser.add_argument('--subset', help='what ran, when not everything did')
+    parser.add_argument('--figures', metavar='FILE',
+                        help='write the figures as markdown to FILE (make figures puts them in README.md)')
+    # Other tables than the repository's, for tests/tooling/test_results.py.
+    parser.add_argument('--expected-skips', default=EXPECTED_SKIPS, help=argparse.SUPPRESS)
+    parser.add_argument('--guest-table', default=GUEST_TABLE, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    res = Results()
+    res = Results(read_expected_skips(args.expected_skips))
     host = os.path.join(args.build, 'results', 'host.ktap')
     if os.path.exists(host) and not args.guest:
-        res.read_ktap(host, '')
+        res.read_ktap(host, 'host')
+        res.check_expected_skips('host', not args.subset)
     guests = os.path.join(args.build, 'guests')
-    kunit = expected_kunit()
+    kunit = expected_kunit(args.guest_table)
     names = sorted(os.listdir(guests)) if os.path.isdir(guests) else []
-    for name in [args.guest] if args.guest else names:
+    if not args.guest and (not args.subset or 'guests' in args.subset.split(',')):
+        for name in sorted(set(kunit) - set(names)):
+            res.part = name
+            res.add('fail', f'{name}.ran', [f'# guest {name} of tests/guests.tsv did not run'])
+    for name in args.guest or names:
+        res.part = name
         d = os.path.join(guests, name)
         console = os.path.join(d, 'console.log')
         if not os.path.exists(console):
+            if name in kunit and not args.guest:
+                res.add('fail', f'{name}.ran', [f'# guest {name} has no console log: it did not boot'])
             continue
         ktap = os.path.join(d, 'results.ktap')
-        seen, plan = res.read_ktap(ktap, f'{name}.') if os.path.exists(ktap) else (0, None)
+        seen, plan = res.read_ktap(ktap, name) if os.path.exists(ktap) else (0, None)
         if seen == 0:
             res.add('fail', f'{name}.results', [f'# guest {name} reported no results'])
         elif plan != seen:
@@ -178,19 +285,25 @@ def main():
             if not cases or cases != plan:
                 res.add('fail', f'{name}.kunit.{suite}',
                         [f'# KUnit suite {suite}: {cases} cases on the console for a plan of {plan}'])
+        res.check_expected_skips(name, not args.some_suites)
     for name, diag in res.failures:
         print(f'FAILED: {name}')
         for l in diag:
             print(f'    {l}')
     times = os.path.join(args.build, 'results', 'stage-times.tsv')
+    stages = []
     if os.path.exists(times) and not args.guest:
+        stages = [line.rstrip('\n').split('\t') for line in open(times)]
         print('time per stage:')
-        for line in open(times):
-            stage, seconds = line.rstrip('\n').split('\t')
-            print(f'  {int(seconds) // 60:3d} min {int(seconds) % 60:2d} s  {stage}')
+        for stage, seconds in stages:
+            print(f'  {minutes(seconds):>12}  {stage}')
     total = res.passed + res.failed
     subset = f' (subset: {args.subset})' if args.subset else ''
-    print(f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped{subset}')
+    verdict = f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped{subset}'
+    if args.figures:
+        with open(args.figures, 'w') as f:
+            f.write(figures(res, verdict, stages, guests))
+    print(verdict)
     # Nothing may print after this line: CI reads it as the verdict.
     return 1 if res.failed or total == 0 else 0
 

@@ -89,10 +89,12 @@ test_flr_time() {
 	done
 }
 
-# log_time PATTERN: the printk time (seconds) of the last kernel log line
-# matching PATTERN.
+# log_time PATTERN: the printk time (seconds) of the one kernel log line
+# matching PATTERN since the log was cleared; nothing if there is not
+# exactly one (a rate-limited line would otherwise give an earlier run's).
 log_time() {
-	dmesg | grep "$1" | tail -n 1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+	[ "$(dmesg | grep -c "$1")" -eq 1 ] || return 0
+	dmesg | grep "$1" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
 }
 
 # test_quarantine_time DEV DISK: QUARANTINE_RUNS times, an injected ATC
@@ -106,6 +108,8 @@ test_quarantine_time() {
 	# Not "i": wait_vtd_blocked and the other helpers use it.
 	run=0
 	while [ $run -lt $QUARANTINE_RUNS ]; do
+		# Each run reads its own log lines (the console keeps them all).
+		dmesg -c >/dev/null
 		arm_atc_timeout "$1" || return 1
 		read_one_block "$2"
 		wait_vtd_blocked "$1" 20 || { echo "$bdf not blocked"; disarm_atc_timeout; return 1; }
@@ -114,7 +118,7 @@ test_quarantine_time() {
 		t0=$(log_time "injected Invalidation Time-out Error for ${bdf#0000:} ")
 		t1=$(log_time "Device-TLB invalidation to ${bdf#0000:} timed out")
 		t2=$(log_time "$bdf: ATC invalidation failed: DMA blocked")
-		[ -n "$t0" ] && [ -n "$t1" ] && [ -n "$t2" ] || { echo "no log lines for $bdf"; return 1; }
+		[ -n "$t0" ] && [ -n "$t1" ] && [ -n "$t2" ] || { echo "not one of each log line for $bdf in this run"; return 1; }
 		sample fence_ms "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) * 1000 }')"
 		sample quarantine_ms "$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.3f", (b - a) * 1000 }')"
 		ns=$(timed-reset "$1" "/dev/$2" | sed -n 's/^reset_to_dma_ns //p')

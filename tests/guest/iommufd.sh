@@ -2,7 +2,8 @@
 # Suite iommufd: the kselftests of tools/testing/selftests/iommu, built
 # static into the initramfs with a per-case timeout fit for TCG
 # (tests/kselftest/timeout.c). Each kselftest case becomes one result; a
-# harness that stops before its plan is complete is a failure of its own.
+# harness that stops before its plan is complete, or exits non-zero, is a
+# failure of its own.
 
 # run_kselftest BINARY [HARNESS ARGS]: re-emit its TAP results under
 # BINARY's name, with the log of each failing case as diagnostics.
@@ -38,7 +39,13 @@ run_kselftest() {
 			else print "not ok " n " " pfx "complete # " seen " results for a plan of " plan
 			print n > "/tmp/ktap_n"
 		}' /tmp/ksft.log >>"$RESULTS" || ktap fail "$name.parse" "awk failed on its output"
-	diag "$name: $rc"
+	# The harness's own verdict counts too: one that crashes or exits
+	# non-zero after a complete plan is not a pass.
+	if [ "$rc" = "exit 0" ]; then
+		ktap ok "$name.harness_exit"
+	else
+		ktap fail "$name.harness_exit" "harness $rc"
+	fi
 }
 
 # The hugepage tests of iommufd need reserved huge pages.
