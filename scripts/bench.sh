@@ -62,6 +62,9 @@ build x86-bench-base
 build x86-bench-base-shifted
 # The same configuration, so that only the code differs: a default or a
 # select the series added would show here.
+for flavour in x86-bench x86-bench-base x86-bench-base-shifted; do
+	[ -f "$(kernel_out "$flavour")/.config" ] || die "no $(kernel_out "$flavour")/.config after its build"
+done
 for flavour in x86-bench-base x86-bench-base-shifted; do
 	diff <(grep '^CONFIG_' "$(kernel_out x86-bench)/.config") <(grep '^CONFIG_' "$(kernel_out "$flavour")/.config") ||
 		die "kernel-x86-bench and kernel-$flavour differ in configuration (above): the comparison would not be fair"

@@ -105,9 +105,10 @@ check_shellcheck() {
 	return $rc
 }
 
-# The tooling's own tests (tests/tooling: results.py, the verdict, and
-# bench-report.py, the benchmark's table), with
-# Debian's pytest: the interpreter deps.sh installs it for.
+# The tooling's own tests (tests/tooling: results.py, the verdict; the
+# warning comparison, the per-patch config check and make figures;
+# bench-report.py, the benchmark's table), with Debian's pytest: the
+# interpreter deps.sh installs it for.
 check_tooling_tests() {
 	(cd "$TOP" && /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/tooling)
 }

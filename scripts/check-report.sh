@@ -69,14 +69,18 @@ stage() {
 finish() {
 	local rc=0
 	step "results (logs: build/logs; guest consoles: build/guests/*/console.log)"
-	{
-		echo "\`make check\` on $(date -u +%Y-%m-%d), tooling at $(git -C "$TOP" describe --always --dirty)," \
-			"series at $(git -C "$LINUX" describe --always --tags --dirty 2>/dev/null), $(nproc) cores:"
-		echo
-	} >"$RESULTS_DIR/figures.md"
+	rm -f "$RESULTS_DIR/figures.md"
 	python3 "$TOP/scripts/results.py" "$BUILD" ${1:+--subset "$1"} --figures "$RESULTS_DIR/figures.md.run" \
 		>"$RESULTS_DIR/summary.txt" || rc=$?
-	cat "$RESULTS_DIR/figures.md.run" >>"$RESULTS_DIR/figures.md" 2>/dev/null || true
+	# The figures, for make figures, only from a results.py that wrote them.
+	if [ -s "$RESULTS_DIR/figures.md.run" ]; then
+		{
+			echo "\`make check\` on $(date -u +%Y-%m-%d), tooling at $(git -C "$TOP" describe --always --dirty)," \
+				"series at $(git -C "$LINUX" describe --always --tags --dirty 2>/dev/null), $(nproc) cores:"
+			echo
+			cat "$RESULTS_DIR/figures.md.run"
+		} >"$RESULTS_DIR/figures.md"
+	fi
 	rm -f "$RESULTS_DIR/figures.md.run"
 	cat "$RESULTS_DIR/summary.txt"
 	exit "$rc"

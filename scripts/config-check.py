@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """config-check.py [--defined-in TREE] CONFIG FRAGMENT...: the symbols that
 the fragments ask for (their last request, in merge order) and CONFIG does
-not have with that value, one "CONFIG_X: asked for V, got W" line each;
-nothing if all survived. With --defined-in, only the symbols that TREE's
-Kconfig files define count: a per-patch build checks, at each patch, what
-exists there (a symbol a later patch adds cannot be set yet)."""
+not have with that value, one "CONFIG_X: asked for V, got W" line each, and
+exit status 1; nothing and 0 if all survived. With --defined-in, only the
+symbols that TREE's Kconfig files define count: a per-patch build checks, at
+each patch, what exists there (a symbol a later patch adds cannot be set
+yet). Defined is not settable: a patch that added a dependency a later one
+satisfies would fail here; none in this series does."""
 import argparse
 import os
 import re
+import sys
 
 KCONFIG_SYMBOL = re.compile(r'^\s*(?:menu)?config\s+(\w+)\s*$')
 
@@ -52,13 +55,18 @@ def main():
         if m:
             have[m.group(1)] = m.group(2)
     defined = defined_symbols(args.defined_in) if args.defined_in else None
+    if defined is not None and 'CONFIG_PCI' not in defined:
+        sys.exit(f'{args.defined_in}: no Kconfig defines CONFIG_PCI there: not a kernel tree')
+    bad = 0
     for sym, val in sorted(requested(args.fragments).items()):
         if defined is not None and sym not in defined:
             continue
         got = have.get(sym, 'n')
         if got != val:
             print(f'{sym}: asked for {val}, got {got}')
+            bad = 1
+    return bad
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

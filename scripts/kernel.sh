@@ -141,9 +141,8 @@ check_config() {
 	local flavour=$1 bad
 	# shellcheck disable=SC2046 # one argument per fragment
 	bad=$(python3 "$TOP/scripts/config-check.py" ${2:+--defined-in "$2"} "$(kernel_out "$flavour")/.config" \
-		$(fragment_paths $(flavour_field "$flavour" 4)))
-	[ -z "$bad" ] && return 0
-	echo "$bad"
+		$(fragment_paths $(flavour_field "$flavour" 4)) 2>&1) && return 0
+	echo "${bad:-config-check.py failed}"
 	return 1
 }
 

@@ -30,7 +30,7 @@ GUEST_TABLE = os.path.join(TOP, 'tests', 'guests.tsv')
 EXPECTED_SKIPS = os.path.join(TOP, 'tests', 'expected-skips.tsv')
 # "ok 3 name", "ok 3 name # SKIP why", "not ok 3 name # exit 1": status,
 # name, directive (SKIP/TODO/XFAIL) and its text, or a plain comment.
-RESULT = re.compile(r'^(not )?ok \d+ ([^\s#]+)[^#]*?(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*)|#\s*(.*))?$')
+RESULT = re.compile(r'^(not )?ok \d+ ([^\s#]+)[^#]*?(?:#\s*(SKIP|TODO|XFAIL)\b\s*(.*)|#\s*(.*))?$', re.I)
 LOOKS_LIKE_RESULT = re.compile(r'^(not )?ok\b')
 PLAN = re.compile(r'^1\.\.(\d+)$')
 TIMESTAMP = re.compile(r'^\[\s*\d+\.\d+\]\s?')
@@ -82,6 +82,10 @@ class Results:
     def result(self, guest, test, status, diag=(), skip_text=''):
         """One reported result; a skip is checked against the list."""
         name = test if guest == 'host' else f'{guest}.{test}'
+        if (guest, test) in self.reported:
+            # Two results under one name: one of them would hide the other.
+            self.add('fail', name, [f'# {name} is reported twice'])
+            return
         self.reported[(guest, test)] = status
         if status != 'skip':
             self.add(status, name, diag)
@@ -98,7 +102,8 @@ class Results:
         its suites ran, so a listed test not reported at all is stale)."""
         for (g, test), why in sorted(self.expected_skips.items()):
             status = self.reported.get((g, test))
-            if g != guest or status == 'skip' or (status is None and not whole):
+            # A failure of a listed test is reported as such, not as a stale line.
+            if g != guest or status in ('skip', 'fail') or (status is None and not whole):
                 continue
             what = 'was not reported' if status is None else f'ran ({status})'
             self.add('fail', f'{guest}.expected_skip.{test}',
@@ -122,7 +127,7 @@ class Results:
                 continue
             seen += 1
             test = m.group(2)
-            directive, text, comment = m.group(3), m.group(4), m.group(5)
+            directive, text, comment = (m.group(3) or '').upper(), m.group(4), m.group(5)
             if m.group(1):
                 self.result(guest, test, 'fail', diag + ([f'# {comment}'] if comment else []))
             elif directive == 'SKIP':
@@ -170,17 +175,19 @@ def console_checks(res, name, path):
         if plan and suite:
             suites[suite][1] = int(plan.group(1))
             continue
-        m = re.match(r'^(\s*)(not )?ok \d+ (\S+)', raw)
-        if not m:
+        m = re.match(r'^(\s*)(.*)$', raw)
+        case = RESULT.match(m.group(2))
+        if not case:
             continue
         depth = len(m.group(1).expandtabs(8))
         if depth == 4 and suite:
             suites[suite][0] += 1
-            res.result(name, f'kunit.{suite}.{m.group(3)}',
-                       'fail' if m.group(2) else ('skip' if '# SKIP' in raw else 'pass'),
-                       skip_text=raw.partition('# SKIP')[2].strip())
-        elif depth == 0 and m.group(2):
-            res.add('fail', f'{name}.kunit.{m.group(3)}', ['# KUnit suite failed'])
+            directive = (case.group(3) or '').upper()
+            status = 'fail' if case.group(1) or directive in ('TODO', 'XFAIL') else \
+                'skip' if directive == 'SKIP' else 'pass'
+            res.result(name, f'kunit.{suite}.{case.group(2)}', status, skip_text=case.group(4) or '')
+        elif depth == 0 and case.group(1):
+            res.add('fail', f'{name}.kunit.{case.group(2)}', ['# KUnit suite failed'])
     return suites
 
 
@@ -223,9 +230,7 @@ def figures(res, verdict, stages, guests):
     total = sum(int(s) for _, s in stages)
     out = [f'**{verdict}**' + (f' in {minutes(total)}.' if stages else '.'), '']
     if stages:
-        out += ['| stage | time |', '|---|---|']
-        out += [f'| {stage} | {minutes(seconds)} |' for stage, seconds in stages]
-        out.append('')
+        out += ['Stages: ' + '; '.join(f'{stage} {minutes(seconds)}' for stage, seconds in stages) + '.', '']
     out += ['| where | passed | failed | skipped | survived |', '|---|---|---|---|---|']
     for part, counts in res.by_part.items():
         ktap = os.path.join(guests, part, 'results.ktap')
@@ -260,7 +265,8 @@ def main():
     guests = os.path.join(args.build, 'guests')
     kunit = expected_kunit(args.guest_table)
     names = sorted(os.listdir(guests)) if os.path.isdir(guests) else []
-    if not args.guest and (not args.subset or 'guests' in args.subset.split(',')):
+    subset = [s.strip() for s in args.subset.split(',')] if args.subset else []
+    if not args.guest and (not subset or 'guests' in subset):
         for name in sorted(set(kunit) - set(names)):
             res.part = name
             res.add('fail', f'{name}.ran', [f'# guest {name} of tests/guests.tsv did not run'])
@@ -269,7 +275,7 @@ def main():
         d = os.path.join(guests, name)
         console = os.path.join(d, 'console.log')
         if not os.path.exists(console):
-            if name in kunit and not args.guest:
+            if name in kunit or args.guest:
                 res.add('fail', f'{name}.ran', [f'# guest {name} has no console log: it did not boot'])
             continue
         ktap = os.path.join(d, 'results.ktap')
@@ -293,13 +299,13 @@ def main():
     times = os.path.join(args.build, 'results', 'stage-times.tsv')
     stages = []
     if os.path.exists(times) and not args.guest:
-        stages = [line.rstrip('\n').split('\t') for line in open(times)]
+        stages = [f for f in (line.rstrip('\n').split('\t') for line in open(times)) if len(f) == 2]
         print('time per stage:')
         for stage, seconds in stages:
             print(f'  {minutes(seconds):>12}  {stage}')
     total = res.passed + res.failed
-    subset = f' (subset: {args.subset})' if args.subset else ''
-    verdict = f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped{subset}'
+    what_ran = f' (subset: {args.subset})' if args.subset else ''
+    verdict = f'{res.passed} passed, {res.failed} failed, {res.skipped} skipped{what_ran}'
     if args.figures:
         with open(args.figures, 'w') as f:
             f.write(figures(res, verdict, stages, guests))

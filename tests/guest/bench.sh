@@ -93,8 +93,8 @@ test_flr_time() {
 # matching PATTERN since the log was cleared; nothing if there is not
 # exactly one (a rate-limited line would otherwise give an earlier run's).
 log_time() {
-	[ "$(dmesg | grep -c "$1")" -eq 1 ] || return 0
-	dmesg | grep "$1" | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
+	dmesg | awk -v p="$1" 'index($0, p) { n++; t = $0 }
+		END { if (n == 1 && match(t, /^\[ *[0-9.]+\]/)) { t = substr(t, 2, RLENGTH - 2); sub(/^ +/, "", t); print t } }'
 }
 
 # test_quarantine_time DEV DISK: QUARANTINE_RUNS times, an injected ATC

@@ -15,11 +15,12 @@ run_kselftest() {
 	fi
 	# Each case's name also goes to the kernel log, so that a case that
 	# hangs the guest can be named from the console.
+	rm -f /tmp/ksft.rc
 	(cd /tmp && "$@" 2>&1; echo "exit $?" >/tmp/ksft.rc) | tee /tmp/ksft.log |
 		while read -r line; do
 			case "$line" in "#  RUN"*) echo "ktest: $name: ${line#\#  RUN }" >/dev/kmsg ;; esac
 		done
-	rc=$(cat /tmp/ksft.rc)
+	rc=$(cat /tmp/ksft.rc 2>/dev/null || echo "killed")
 	n=$(cat /tmp/ktap_n)
 	awk -v pfx="$name." -v n="$n" '
 		/^# / { buf = buf $0 "\n"; next }

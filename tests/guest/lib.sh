@@ -132,6 +132,35 @@ disk_md5() {
 	dd if="/dev/$1" bs=65536 count=16 iflag=direct 2>/dev/null | md5sum | cut -d' ' -f1
 }
 
+# bounded_md5 DISK [SECONDS]: disk_md5 of DISK, waiting at most SECONDS
+# (60) for it: a device wrongly left blocked then fails its caller by name
+# instead of hanging the guest until the host's time limit. The read cannot
+# be stopped (it waits for the device), so it is left behind and
+# /tmp/dma-hung.DISK tells later callers not to wait for DISK again.
+bounded_md5() {
+	local out pid
+	if [ -e "/tmp/dma-hung.$1" ]; then
+		echo "an earlier read of /dev/$1 never completed" >&2
+		return 1
+	fi
+	out=$(mktemp)
+	disk_md5 "$1" >"$out" &
+	pid=$!
+	if wait_exit "$pid" "${2:-60}"; then
+		cat "$out"
+		rm -f "$out"
+		return 0
+	fi
+	rm -f "$out"
+	if kill -0 "$pid" 2>/dev/null; then
+		touch "/tmp/dma-hung.$1"
+		echo "the O_DIRECT read of /dev/$1 did not complete in ${2:-60} s" >&2
+	else
+		echo "the O_DIRECT read of /dev/$1 failed" >&2
+	fi
+	return 1
+}
+
 iommu_group_of() {
 	basename "$(realpath "$1/iommu_group")"
 }

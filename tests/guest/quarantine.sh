@@ -30,20 +30,21 @@ test_quarantine_uevent() {
 # test_no_devtlb_inv_while_quarantined DEV OTHER_DEV OTHER_DISK: while DEV is
 # quarantined, DMA of the other function of its group unmaps from the domain
 # they share, and no device-TLB invalidation goes to DEV: the trace started
-# before the injection holds only the one that timed out. The other
-# function's own invalidations in the same trace show that the domain's
-# unmaps did reach the invalidation queue meanwhile.
+# before the injection holds only the one that timed out. The control: the
+# same read sent OTHER_DEV invalidations of its own, so the domain's unmaps
+# did reach the invalidation queue while DEV was quarantined.
 test_no_devtlb_inv_while_quarantined() {
-	local n other
+	local n other before
 	is_vtd || { echo "not applicable: QEMU's SMMUv3 has no ATS"; return $SKIP; }
+	before=$(count_devtlb_inv "$2" $TRACING/trace)
 	test_dma "$3" || return 1
 	echo 0 >$TRACING/tracing_on
 	echo 0 >$TRACING/events/intel_iommu/qi_submit/enable
 	cp $TRACING/trace /tmp/quarantine-trace
 	n=$(count_devtlb_inv "$1" /tmp/quarantine-trace)
-	other=$(count_devtlb_inv "$2" /tmp/quarantine-trace)
-	echo "$n device-TLB invalidations for $(basename "$1") since the injection, $other for $(basename "$2")"
-	[ "$other" -gt 0 ] || { echo "no control: the domain's unmaps sent $(basename "$2") none either"; return 1; }
+	other=$(($(count_devtlb_inv "$2" /tmp/quarantine-trace) - before))
+	echo "$n device-TLB invalidations for $(basename "$1") since the injection, $other for $(basename "$2") during its read"
+	[ "$other" -gt 0 ] || { echo "no control: the read while quarantined sent $(basename "$2") no invalidation either"; return 1; }
 	[ "$n" -eq 1 ]
 }
 
@@ -175,7 +176,7 @@ names_device() {
 test_healthy_device_not_blamed() {
 	local victim logged injected healthy_named reader shown bad=0 n reads good
 	is_vtd || { not_vtd; return; }
-	[ -e /tmp/dma-hung ] && { echo "an earlier read never completed"; return 1; }
+	[ -e "/tmp/dma-hung.$4" ] && { echo "an earlier read of /dev/$4 never completed"; return 1; }
 	[ -w $FAIL_ATC/hide_source_id ] || { echo "no $FAIL_ATC/hide_source_id"; return 1; }
 	victim=${1##*/0000:}
 	logged=$(quarantine_logged "$1")
@@ -200,7 +201,7 @@ test_healthy_device_not_blamed() {
 	touch /tmp/stop-reads
 	if ! wait_exit "$reader" 30; then
 		# Its device was blocked under it: a virtio-blk read never ends
-		touch /tmp/dma-hung
+		touch "/tmp/dma-hung.$4"
 		echo "the reads from the healthy /dev/$4 stopped: it was blocked"
 		bad=1
 	fi

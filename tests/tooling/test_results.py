@@ -184,6 +184,7 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn('FAILED: x86-legacy.stress', out)
         self.assertIn('no fail_iommu_atc_inv', out)
+        self.assertIn('expected-skips.tsv', out)
         self.assertIn('"x86-legacy | stress | why"', out)
 
     def test_expected_skip_that_ran_fails(self):
@@ -242,9 +243,37 @@ class ResultsTest(unittest.TestCase):
         self.assertEqual(rc, 0, out)
         text = open(figures).read()
         self.assertIn(f'**{last}** in 31 min 5 s.', text)
-        self.assertIn('| per-patch builds | 30 min 5 s |', text)
+        self.assertIn('Stages: series gates 1 min 0 s; per-patch builds 30 min 5 s.', text)
         self.assertIn('| host | 1 | 0 | 0 |  |', text)
         self.assertIn('| x86-debug | 3 | 0 | 1 | 12 sysfs resets |', text)
+
+    def test_lower_case_skip_is_a_skip(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 flr # skip no FLR\n1..1\n')
+        self.assert_fails('x86-legacy.flr')
+
+    def test_listed_test_that_failed_is_one_failure(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\nnot ok 1 flr\n1..1\n')
+        self.build.expect_skip('x86-legacy', 'flr')
+        rc, out, last = self.verdict()
+        self.assertIn('FAILED: x86-legacy.flr', out)
+        self.assertNotIn('expected_skip', out)
+
+    def test_result_reported_twice(self):
+        self.build.guest('x86-legacy', 'KTAP version 1\nnot ok 1 dma\nok 2 dma\n1..2\n')
+        rc, out, _ = self.verdict()
+        self.assertIn('dma is reported twice', out)
+
+    def test_named_guest_that_did_not_boot(self):
+        self.build.guest('stress', 'KTAP version 1\nok 1 dma\n1..1\n')
+        rc, out, _ = self.verdict('--guest', 'stress', '--guest', 'scale')
+        self.assertEqual(rc, 1, out)
+        self.assertIn('FAILED: scale.ran', out)
+
+    def test_bad_stage_time_line_is_ignored(self):
+        self.build.write('results/host.ktap', 'ok 1 series.applies\n')
+        self.build.write('results/stage-times.tsv', 'series gates\t44\n\n')
+        rc, out, _ = self.verdict()
+        self.assertEqual(rc, 0, out)
 
     # --- Every guest of the table ran ---
 
