@@ -50,4 +50,4 @@ kernel: tree
 
 # Removes build products but keeps build/linux (it may hold unexported work).
 clean:
-	rm -rf build/kernel-* build/base/kernel-* build/base-shifted/kernel-* build/analysis-* build/guests build/results build/kselftest* build/guest-programs build/bench build/logs
+	rm -rf build/kernel-* build/base/kernel-* build/base-shifted/kernel-* build/analysis-* build/guests build/results build/kselftest* build/guest-programs build/bench build/stress build/logs

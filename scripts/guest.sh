@@ -45,7 +45,7 @@ boot_guest() {
 # read back the right checksum by chance. Read-only in the guest.
 DISK=$GUESTS/disk.img
 make_disk() {
-	mkdir -p "$GUESTS"
+	mkdir -p "$GUESTS" "$(dirname "$DISK")"
 	[ -f "$DISK" ] || head -c 4M /dev/urandom >"$DISK"
 }
 
@@ -216,7 +216,7 @@ run_guest() {
 	"$TOP/scripts/host-agent.py" "$dir/results.ktap" "$qmp" "$dir/hotplug" "$dir/host-agent.log" &
 	agent=$!
 	timeout -k 10 "$limit" "${QEMU_CMD[@]}" </dev/null >"$dir/console.log" 2>&1 || rc=$?
-	kill "$agent" 2>/dev/null
+	kill "$agent" 2>/dev/null || true
 	wait "$agent" 2>/dev/null || true
 	rm -f "$qmp"
 	echo "$rc" >"$dir/exit-status"

@@ -5,8 +5,9 @@ and "<!-- end of make figures: NAME -->" is replaced with what a run wrote:
   check   build/results/figures.md (scripts/results.py: a whole make check)
   stress  build/stress/figures.md (scripts/stress.sh: the parts run, named)
   bench   build/bench/table.md (scripts/bench-report.py: make bench)
-Only the figures of a complete run that passed are taken; any other block
-is kept as it is, and the reason printed."""
+Only the figures of a run that finished and passed (for stress: the parts
+that ran, each named) are taken; any other block is kept as it is, and the
+reason printed."""
 import os
 import re
 import sys

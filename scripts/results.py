@@ -121,7 +121,8 @@ class Results:
                 continue
             if not m:
                 if LOOKS_LIKE_RESULT.match(line):
-                    self.result(guest, 'unparsed', 'fail', [f'# cannot parse result line: {line}'])
+                    self.add('fail', 'unparsed' if guest == 'host' else f'{guest}.unparsed',
+                             [f'# cannot parse result line: {line}'])
                 elif line.startswith('#'):
                     diag = (diag + [line])[-40:]
                 continue
@@ -185,7 +186,8 @@ def console_checks(res, name, path):
             directive = (case.group(3) or '').upper()
             status = 'fail' if case.group(1) or directive in ('TODO', 'XFAIL') else \
                 'skip' if directive == 'SKIP' else 'pass'
-            res.result(name, f'kunit.{suite}.{case.group(2)}', status, skip_text=case.group(4) or '')
+            res.result(name, f'kunit.{suite}.{case.group(2)}', status, skip_text=case.group(4) or '',
+                       diag=[f'# "# {directive}" is not a result this project uses'] if status == 'fail' and directive else [])
         elif depth == 0 and case.group(1):
             res.add('fail', f'{name}.kunit.{case.group(2)}', ['# KUnit suite failed'])
     return suites

@@ -10,8 +10,9 @@
 #                   them while the other half work
 # PART=stress|stress-unplug|scale runs one of them (each takes up to
 # STRESS_LIMIT seconds); without PART, all three, one after the other.
-# Everything lands in build/stress/ (guests/NAME: console, KTAP; figures.md,
-# for make figures, once all three parts have run), apart from make check's.
+# Everything lands in build/stress/, apart from make check's: guests/NAME
+# (console, KTAP, run-info: when and on what it ran) and figures.md, the
+# figures of the parts that have run, for make figures.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$TOP/scripts/kernel.sh"
@@ -41,7 +42,7 @@ write_figures() {
 	for part in $PARTS; do
 		[ -f "$GUESTS/$part/console.log" ] || continue
 		args+=(--guest "$part")
-		runs+=("$part: $(cat "$GUESTS/$part/run-info" 2>/dev/null)")
+		runs+=("$part: $(cat "$GUESTS/$part/run-info" 2>/dev/null || echo "no run-info")")
 	done
 	rm -f "$STRESS/figures.md"
 	[ ${#args[@]} -gt 0 ] || return 0
@@ -63,6 +64,7 @@ build x86
 build x86-debug
 build_x86_guest_programs || die "the guest programs did not build: see $LOGS/kselftest.log"
 mkdir -p "$GUESTS"
+rm -f "$STRESS/figures.md"
 wanted stress && run_part stress debug,stress,leaks "ktest.stress=full"
 wanted stress-unplug && run_part stress-unplug debug,stress,leaks \
 	"ktest.stress=full ktest.stress_part=unplug lockdep.prove_locking=0" 1

@@ -67,7 +67,7 @@ test_devtlb_invalidations() {
 	echo >$TRACING/trace
 	echo 1 >$ev/enable
 	echo 1 >$TRACING/tracing_on
-	disk_md5 "$2" >/dev/null
+	bounded_md5 "$2" >/dev/null
 	echo 0 >$TRACING/tracing_on
 	echo 0 >$ev/enable
 	n=$(count_devtlb_inv "$1" $TRACING/trace)

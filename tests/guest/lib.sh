@@ -144,7 +144,10 @@ bounded_md5() {
 		return 1
 	fi
 	out=$(mktemp)
-	disk_md5 "$1" >"$out" &
+	# A subshell with its own descriptors: a function call redirected in
+	# busybox sh hands the caller's saved stdout to the background job, and
+	# a caller's $(...) would then wait for the read after all.
+	(disk_md5 "$1") >"$out" 2>/dev/null </dev/null &
 	pid=$!
 	if wait_exit "$pid" "${2:-60}"; then
 		cat "$out"

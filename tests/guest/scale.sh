@@ -58,7 +58,7 @@ bystander() {
 	disk=$(disk_of "$1")
 	n=0
 	while [ ! -e $W/stop ]; do
-		sum=$(bounded_md5 "$disk")
+		sum=$(bounded_md5 "$disk" 2>&1) || { echo "x$1 read $n: $sum" >>$W/failed; break; }
 		[ "$sum" = "$DISK_MD5" ] || echo "x$1 read $n: md5 $sum" >>$W/failed
 		n=$((n + 1))
 	done
@@ -78,7 +78,7 @@ test_all_ats_dma() {
 		dev=$(pci_dev_of_disk "$disk")
 		[ "$(ats_enable "$dev")" = 1 ] || { echo "x$i: ATS Enable is $(ats_enable "$dev")"; bad=1; }
 		[ "$(vtd_entries "$dev")" != 0 ] || { echo "x$i is blocked"; bad=1; }
-		sum=$(bounded_md5 "$disk")
+		sum=$(bounded_md5 "$disk" 2>&1)
 		[ "$sum" = "$DISK_MD5" ] || { echo "x$i: md5 $sum"; bad=1; }
 		i=$((i + 1))
 	done

@@ -62,7 +62,7 @@ reset_loop() {
 read_loop() {
 	n=0
 	while [ ! -e $W/stop ] && in_time; do
-		sum=$(bounded_md5 "$2")
+		sum=$(bounded_md5 "$2" 2>&1) || { failed "$1" "read $((n + 1)): $sum"; return; }
 		[ "$sum" = "$DISK_MD5" ] || failed "$1" "read $((n + 1)) of /dev/$2: md5 $sum"
 		n=$((n + 1))
 		count "$1" $n
@@ -123,7 +123,7 @@ quarantine_loop() {
 		fi
 		echo 1 >"$2/reset" || { failed "$1" "the FLR ending quarantine $((n + 1)) failed"; return; }
 		[ "$(vtd_entries "$2")" != 0 ] || { failed "$1" "still blocked after a good FLR"; return; }
-		sum=$(bounded_md5 "$3")
+		sum=$(bounded_md5 "$3" 2>&1)
 		[ "$sum" = "$DISK_MD5" ] || { failed "$1" "read after recovery: md5 $sum"; return; }
 		n=$((n + 1))
 		count "$1" $n
@@ -222,7 +222,7 @@ test_device_recovered() {
 	[ "$(vtd_entries "$1")" != 0 ] || { echo "$(basename "$1") is blocked"; return 1; }
 	test_ats_on "$1" || return 1
 	[ -z "$2" ] && return 0
-	sum=$(bounded_md5 "$2")
+	sum=$(bounded_md5 "$2" 2>&1)
 	[ "$sum" = "$DISK_MD5" ] || { echo "O_DIRECT read of /dev/$2: md5 $sum"; return 1; }
 }
 
@@ -326,7 +326,7 @@ wait_disk() {
 # with its next ATC invalidation made to time out during the removal.
 unplug_cycle() {
 	disk=$(disk_by_serial ktest-x0) || { echo "no disk ktest-x0"; return 1; }
-	sum=$(bounded_md5 "$disk")
+	sum=$(bounded_md5 "$disk" 2>&1)
 	[ "$sum" = "$DISK_MD5" ] || { echo "read of /dev/$disk before unplug $1: md5 $sum"; return 1; }
 	arm_atc_timeout "$2" || return 1
 	if [ $(($1 % 2)) -eq 0 ]; then

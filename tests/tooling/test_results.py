@@ -222,6 +222,21 @@ class ResultsTest(unittest.TestCase):
         rc, out, _ = self.verdict()
         self.assertEqual(rc, 0, out)
 
+    def test_kunit_case_marked_xfail_fails(self):
+        console = self.kunit_console(2, 3).replace(
+            '[    1.2] ok 1', '[    1.1]     ok 3 case_2 # XFAIL known\n[    1.2] ok 1')
+        self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n', console=console, kunit=self.KUNIT)
+        self.assert_fails('arm64.kunit.arm-smmu-v3-kunit-test.case_2')
+
+    def test_kunit_lower_case_skip_is_a_skip(self):
+        console = self.kunit_console(2, 3).replace(
+            '[    1.2] ok 1', '[    1.1]     ok 3 case_2 # skip no ATS\n[    1.2] ok 1')
+        self.build.guest('arm64', 'KTAP version 1\nok 1 dma\n1..1\n', console=console, kunit=self.KUNIT)
+        self.build.expect_skip('arm64', 'kunit.arm-smmu-v3-kunit-test.case_2')
+        rc, out, last = self.verdict()
+        self.assertEqual(rc, 0, out)
+        self.assertTrue(last.endswith('1 skipped'), last)
+
     def test_bad_expected_skip_line_is_named(self):
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\n1..1\n')
         self.build.append('expected-skips.tsv', 'x86-legacy | flr')
@@ -249,7 +264,9 @@ class ResultsTest(unittest.TestCase):
 
     def test_lower_case_skip_is_a_skip(self):
         self.build.guest('x86-legacy', 'KTAP version 1\nok 1 flr # skip no FLR\n1..1\n')
-        self.assert_fails('x86-legacy.flr')
+        rc, out, _ = self.verdict()
+        self.assertIn('FAILED: x86-legacy.flr', out)
+        self.assertIn('does not expect it', out)
 
     def test_listed_test_that_failed_is_one_failure(self):
         self.build.guest('x86-legacy', 'KTAP version 1\nnot ok 1 flr\n1..1\n')
@@ -259,8 +276,9 @@ class ResultsTest(unittest.TestCase):
         self.assertNotIn('expected_skip', out)
 
     def test_result_reported_twice(self):
-        self.build.guest('x86-legacy', 'KTAP version 1\nnot ok 1 dma\nok 2 dma\n1..2\n')
+        self.build.guest('x86-legacy', 'KTAP version 1\nok 1 dma\nok 2 dma\n1..2\n')
         rc, out, _ = self.verdict()
+        self.assertEqual(rc, 1, out)
         self.assertIn('dma is reported twice', out)
 
     def test_named_guest_that_did_not_boot(self):
